@@ -1,0 +1,1 @@
+"""gankit: the machinery behind a six-notebook course on Generative Adversarial Networks."""
