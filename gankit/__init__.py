@@ -1,1 +1,26 @@
-"""gankit: the machinery behind a six-notebook course on Generative Adversarial Networks."""
+"""gankit: the machinery behind a six-notebook course on Generative Adversarial Networks.
+
+Modules, each one concern (read them beside the notebooks):
+    device   - CUDA/MPS/CPU choice, seeding, mixed precision
+    config   - typed run configurations and the ci / cpu / gpu profiles
+    data     - data sets preloaded as tensors: MNIST, faces; batching by index
+    toy      - exact 1D/2D targets with pdf, cdf and inverse cdf
+    models   - MLP and DCGAN generators and discriminators (conditional too)
+    losses   - minimax, non-saturating, Wasserstein (clipping, gradient penalty), hinge
+    train    - the one training loop (Algorithm 1), checkpoints, Ctrl-C and NaN handling
+    history  - what the loop records for plots
+    metrics  - D*, V(D, G), JSD, W1, ring coverage, digit classifier, Fréchet distance
+    plots    - image grids, curves, progress animations
+    io       - save/load generators and checkpoints, metrics.json, artifacts folders
+"""
+from .config import (FacesConfig, Gan1DConfig, InverseCDFConfig, MnistConfig, RunConfig,
+                     WGANConfig, resolve_profile)
+from .device import get_device, seed_everything
+from .history import History
+from .io import (artifacts_path, load_checkpoint, load_generator, save_checkpoint,
+                 save_generator, write_metrics)
+from .models import (DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator,
+                     count_parameters, sample_latent)
+from .train import GANTrainer
+
+__version__ = "0.1.0"

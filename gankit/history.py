@@ -1,0 +1,82 @@
+"""What a training run leaves behind for plots: averaged losses, D outputs, gradient norms, samples.
+
+Values are summed as tensors every step and turned into Python numbers once per `log_every`
+steps, because `.item()` waits for the GPU (GUIDE: diagnostics cost little).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+
+LOG_KEYS = ("step", "epoch", "seconds", "d_loss", "g_loss", "d_real", "d_fake",
+            "grad_norm_D", "grad_norm_G", "wasserstein", "gp")
+PROBABILITY_LOSSES = ("minimax", "non-saturating")
+
+
+def grad_norm(model: torch.nn.Module) -> float:
+    """||∇θ||_2 over all parameters that hold a gradient (0.0 when none does)."""
+    norms = [p.grad.detach().float().norm() for p in model.parameters() if p.grad is not None]
+    return torch.stack(norms).norm().item() if norms else 0.0
+
+
+class History:
+    """`log` (dict of equal-length lists, one entry per logged step), `snapshots`
+    [(step, G(fixed z))], `loss_name`, and `stop_reason` ("" when the budget ran out)."""
+
+    def __init__(self, loss_name: str):
+        self.loss_name = loss_name
+        self.log = {key: [] for key in LOG_KEYS}
+        self.snapshots = []
+        self.stop_reason = ""
+        self._sums, self._count = {}, 0
+
+    def __len__(self) -> int:
+        return len(self.log["step"])
+
+    def __repr__(self) -> str:
+        last = {k: round(v[-1], 4) for k, v in self.log.items() if v and not math.isnan(v[-1])}
+        return f"History(loss={self.loss_name!r}, records={len(self)}, last={last})"
+
+    def last(self, key: str) -> float:
+        return self.log[key][-1] if self.log[key] else math.nan
+
+    def pending(self) -> bool:
+        """True when steps were accumulated since the last record."""
+        return self._count > 0
+
+    def accumulate(self, out: dict, loss: str) -> None:
+        """Add one step's outputs of `GANTrainer.train_step` to the running sums."""
+        f_real, f_fake = out["f_real"].detach().float(), out["f_fake"].detach().float()
+        values = dict(d_loss=out["d_loss"].detach(), g_loss=out["g_loss"].detach())
+        if loss in PROBABILITY_LOSSES:                 # D(x) = sigmoid(logit)
+            values.update(d_real=torch.sigmoid(f_real).mean(), d_fake=torch.sigmoid(f_fake).mean())
+        if loss in ("wasserstein", "wasserstein-gp"):  # the critic's estimate of W1(p_data, p_g)
+            values["wasserstein"] = f_real.mean() - f_fake.mean()
+        if out.get("gp") is not None:
+            values["gp"] = out["gp"].detach()
+        for key, value in values.items():
+            self._sums[key] = self._sums.get(key, 0.0) + value.float()
+        self._count += 1
+
+    def flush(self, step: int, epoch: int, seconds: float, G, D) -> None:
+        """Append the means since the last flush (one device sync) and the current grad norms."""
+        keys = list(self._sums)
+        means = (torch.stack([self._sums[k] for k in keys]) / self._count).tolist() if keys else []
+        record = dict(zip(keys, means), step=step, epoch=epoch, seconds=seconds,
+                      grad_norm_D=grad_norm(D), grad_norm_G=grad_norm(G))
+        for key in LOG_KEYS:
+            self.log[key].append(float(record.get(key, math.nan)))
+        self._sums, self._count = {}, 0
+
+    def state_dict(self) -> dict:
+        return dict(loss_name=self.loss_name, log=self.log, snapshots=self.snapshots,
+                    stop_reason=self.stop_reason)
+
+    @classmethod
+    def from_state_dict(cls, state: dict) -> "History":
+        history = cls(state["loss_name"])
+        history.log = {key: list(values) for key, values in state["log"].items()}
+        history.snapshots = [(int(step), x) for step, x in state["snapshots"]]
+        history.stop_reason = state["stop_reason"]
+        return history

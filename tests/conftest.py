@@ -1,0 +1,36 @@
+"""Shared fixtures: tiny data sets and models that train in well under a second."""
+import matplotlib
+import pytest
+import torch
+
+matplotlib.use("Agg")
+
+
+@pytest.fixture(autouse=True)
+def _fixed_seed_and_threads():
+    torch.manual_seed(0)
+    yield
+
+
+@pytest.fixture
+def gaussian_data():
+    """2,048 points from N(3, 0.5²) as an InMemoryData: a 1D target G must move to."""
+    from gankit.data import InMemoryData
+    g = torch.Generator().manual_seed(0)
+    return InMemoryData(3.0 + 0.5 * torch.randn(2048, 1, generator=g), source="N(3, 0.5²)")
+
+
+@pytest.fixture
+def labelled_images():
+    """64 random 1×16×16 uint8 'images' with 4 classes."""
+    from gankit.data import InMemoryData
+    g = torch.Generator().manual_seed(0)
+    x = torch.randint(0, 256, (64, 1, 16, 16), dtype=torch.uint8, generator=g)
+    return InMemoryData(x, torch.arange(64) % 4, source="random", num_classes=4)
+
+
+def toy_pair(latent="uniform", dropout=0.0, hidden=16):
+    from gankit.models import MLPDiscriminator, MLPGenerator
+    G = MLPGenerator(latent_dim=1, data_shape=(1,), hidden=(hidden,), out="linear", latent=latent)
+    D = MLPDiscriminator(data_shape=(1,), hidden=(hidden,), dropout=dropout)
+    return G, D
