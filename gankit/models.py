@@ -17,6 +17,7 @@ Conventions shared by every model here:
 from __future__ import annotations
 
 import math
+import numbers
 
 import torch
 import torch.nn.functional as F
@@ -65,15 +66,16 @@ def _check_common(num_classes, latent=None):
         check_choice("latent", latent, ("normal", "uniform"))
 
 
-def dcgan_image_sizes() -> tuple:
-    return (16, 32, 64, 128, 256)
+IMAGE_SIZES = (16, 32, 64, 128, 256)
 
 
-def check_image_size(image_size) -> None:
-    """The DCGAN pair starts at 4×4 and doubles, so it can make powers of two from 16 up."""
-    if image_size not in dcgan_image_sizes() or isinstance(image_size, bool):
+def check_image_size(image_size) -> int:
+    """The DCGAN pair starts at 4×4 and doubles, so it makes powers of two from 16 up."""
+    if (isinstance(image_size, bool) or not isinstance(image_size, numbers.Integral)
+            or image_size not in IMAGE_SIZES):
         raise ValueError(f"image_size={image_size!r} cannot be made by the DCGAN generator: "
-                         f"use one of {', '.join(map(str, dcgan_image_sizes()))}")
+                         f"use a power of two from {', '.join(map(str, IMAGE_SIZES))}")
+    return int(image_size)
 
 
 # ----------------------------------------------------------------------------------- MLP models
