@@ -19,6 +19,7 @@ import contextlib
 import os
 import socket
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Iterator, Optional
 
 import numpy as np
@@ -103,6 +104,12 @@ AUTO_TIMEOUT_S = 5.0    # "auto" must not hang a notebook: ≤ 5 s per stalled s
 FULL_TIMEOUT_S = 60.0   # "full" waits longer, but never forever, for a slow mirror
 
 
+def default_data_dir() -> Path:
+    """<project>/data, wherever the notebook runs from (notebooks run inside notebooks/)."""
+    from .io import project_root
+    return project_root() / "data"
+
+
 def offline_forced() -> bool:
     """True when GANKIT_OFFLINE is 1 (or true/yes): CI, a train, an exam room."""
     return os.environ.get("GANKIT_OFFLINE", "").strip().lower() in ("1", "true", "yes")
@@ -185,7 +192,7 @@ def _per_class(y: torch.Tensor) -> str:
     return f"{int(counts.min()):,} to {int(counts.max()):,} per class"
 
 
-def load_mnist(data_source: str = "auto", data_dir: str = "data", device="cpu",
+def load_mnist(data_source: str = "auto", data_dir=None, device="cpu",
                verbose: bool = True) -> InMemoryData:
     """MNIST training digits as uint8 (N, 1, 28, 28) with int64 labels, on `device`.
 
@@ -194,6 +201,7 @@ def load_mnist(data_source: str = "auto", data_dir: str = "data", device="cpu",
     be downloaded within a few seconds, else offline, and prints one line saying why.
     """
     source = resolve_data_source(data_source, verbose)
+    data_dir = str(data_dir or default_data_dir())
     why = " (GANKIT_OFFLINE=1)" if source == "offline" and data_source != "offline" else ""
     if source != "offline":
         full = _try_full_mnist(data_dir, source, verbose)

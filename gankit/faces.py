@@ -24,8 +24,8 @@ import torch
 import torchvision.transforms.functional as TF
 from PIL import Image
 
-from gankit.data import (AUTO_TIMEOUT_S, FULL_TIMEOUT_S, InMemoryData, resolve_data_source,
-                         short_reason, socket_timeout, _say)
+from gankit.data import (AUTO_TIMEOUT_S, FULL_TIMEOUT_S, InMemoryData, _say, default_data_dir,
+                         resolve_data_source, short_reason, socket_timeout)
 from gankit.models import check_image_size
 from gankit.validate import check_count
 
@@ -248,7 +248,7 @@ def load_lfw_offline(image_size: int, max_images: Optional[int] = None,
 
 # --- choosing a source ---------------------------------------------------------------------------
 
-def load_faces(data_source: str = "auto", data_dir: str = "data", image_size: int = 64,
+def load_faces(data_source: str = "auto", data_dir=None, image_size: int = 64,
                max_images: Optional[int] = None, device="cpu",
                verbose: bool = True) -> InMemoryData:
     """Face images as uint8 (N, C, S, S) on `device`, from the best source available.
@@ -262,7 +262,7 @@ def load_faces(data_source: str = "auto", data_dir: str = "data", image_size: in
     source = resolve_data_source(data_source, verbose)
     why = " (GANKIT_OFFLINE=1)" if source == "offline" and data_source != "offline" else ""
     if source != "offline":
-        data = _try_full_faces(Path(data_dir), image_size, max_images, source, verbose)
+        data = _try_full_faces(Path(data_dir or default_data_dir()), image_size, max_images, source, verbose)
         if data is not None:
             return data.to(device)
         why = " (no usable CelebA, LFW not downloadable)"
