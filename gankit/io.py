@@ -40,7 +40,7 @@ def artifacts_path(notebook_stem: str, artifacts_dir=None) -> Path:
     return path
 
 
-def _atomic_save(obj, path) -> None:
+def atomic_save(obj, path) -> None:
     """Write to a temporary file, then rename: an interrupted save never leaves a broken file."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -58,7 +58,7 @@ def save_generator(G: torch.nn.Module, path) -> None:
                          f"({', '.join(GENERATOR_CLASSES)})")
     if is_main_process():
         state = {k: v.detach().cpu() for k, v in G.state_dict().items()}
-        _atomic_save(dict(format=FORMAT, cls=name, config=G.config, state_dict=state), path)
+        atomic_save(dict(format=FORMAT, cls=name, config=G.config, state_dict=state), path)
 
 
 def load_generator(path, device="cpu") -> torch.nn.Module:
@@ -84,7 +84,7 @@ def load_generator(path, device="cpu") -> torch.nn.Module:
 def save_checkpoint(trainer, path) -> None:
     """Save everything `load_checkpoint` needs to continue training exactly where it stopped."""
     if is_main_process():
-        _atomic_save(dict(format="gankit-checkpoint-1", trainer=trainer.state_dict()), path)
+        atomic_save(dict(format="gankit-checkpoint-1", trainer=trainer.state_dict()), path)
 
 
 def load_checkpoint(trainer, path) -> None:
