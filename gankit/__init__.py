@@ -3,13 +3,15 @@
 Modules, each one concern (read them beside the notebooks):
     device   - CUDA/MPS/CPU choice, seeding, mixed precision
     config   - typed run configurations and the ci / cpu / gpu profiles
-    data     - data sets preloaded as tensors: MNIST, faces; batching by index
+    data     - data sets preloaded as tensors (MNIST), batching by index, data sources
+    faces    - CelebA, LFW, scikit-image's offline faces, any folder of images
     toy      - exact 1D/2D targets with pdf, cdf and inverse cdf
     models   - MLP and DCGAN generators and discriminators (conditional too)
     losses   - minimax, non-saturating, Wasserstein (clipping, gradient penalty), hinge
     train    - the one training loop (Algorithm 1), checkpoints, Ctrl-C and NaN handling
     history  - what the loop records for plots
-    metrics  - D*, V(D, G), JSD, W1, ring coverage, digit classifier, Fréchet distance
+    metrics  - D*, V(D, G), C(G), JSD, W1, ring coverage, Fréchet distance, nearest neighbours
+    classifier - an independent digit classifier: class coverage, accuracy, Fréchet features
     plots    - image grids, curves, progress animations
     io       - save/load generators and checkpoints, metrics.json, artifacts folders
 """
