@@ -24,7 +24,7 @@ def _show(args) -> str:
     """A short description of one input, for the message."""
     parts = []
     for a in args:
-        if isinstance(a, (torch.Tensor, np.ndarray)) and np.size(a) > 4:
+        if isinstance(a, (torch.Tensor, np.ndarray)) and _as_array(a).size > 4:
             parts.append(f"{type(a).__name__} of shape {tuple(a.shape)}")
         else:
             parts.append(np.array2string(_as_array(a), precision=4) if not callable(a) else "a function")
@@ -69,3 +69,158 @@ def check(student, reference, inputs, name: str, hint: str = "", atol: float = 1
     if verbose:
         print(message)
     return ok
+
+
+# ----------------------------------------------------------------------------- 01 and 02: 1D
+
+def check_exponential_icdf(student) -> bool:
+    """01: `student(u, rate)` should be F^-1 of Exp(rate), i.e. x with u = 1 - exp(-rate x)."""
+    from .toy import Exponential1D
+    inputs = [(np.array([0.1, 0.5, 0.9]), 1.0), (np.array([0.01, 0.25, 0.75, 0.99]), 2.5),
+              (np.array(0.5), 0.5), (np.linspace(0.001, 0.999, 7), 4.0)]
+    return check(student, lambda u, rate: Exponential1D(rate).icdf(u), inputs,
+                 "exponential F⁻¹", hint="solve u = 1 − exp(−rate·x) for x; np.log1p(−u) is "
+                 "log(1 − u), accurate for small u")
+
+
+def check_bisection(student) -> bool:
+    """01: `student(cdf, u, lo, hi)` should return the x in [lo, hi] with cdf(x) = u (to 1e-6),
+    for an increasing cdf with cdf(lo) < u < cdf(hi): F^-1 where no closed form exists."""
+    from scipy import optimize
+
+    from .toy import Exponential1D, Gaussian1D, GaussianMixture1D
+    mixture = GaussianMixture1D()
+    inputs = [(mixture.cdf, 0.3, -10.0, 10.0), (mixture.cdf, 0.5, -10.0, 10.0),
+              (mixture.cdf, 0.97, -10.0, 10.0), (Gaussian1D(1.0, 2.0).cdf, 0.1, -20.0, 20.0),
+              (Exponential1D(2.0).cdf, 0.8, 0.0, 10.0)]
+
+    def want(cdf, u, lo, hi):             # scipy's root finder: an independent second answer
+        return optimize.brentq(lambda x: cdf(x) - u, lo, hi, xtol=1e-12)
+    return check(student, want, inputs, "F⁻¹ by bisection", atol=1e-6, rtol=0,
+                 hint="keep lo < x < hi with cdf(lo) < u <= cdf(hi); at each step test the "
+                 "midpoint m: if cdf(m) < u then lo = m, else hi = m; stop when hi − lo < 1e-9")
+
+
+def check_value_function(student) -> bool:
+    """02: `student(d_real, d_fake)`, given D's probabilities on m real and m generated samples,
+    should return V(D, G) = mean log D(x) + mean log(1 - D(G(z))) (Eq. 1 on a minibatch), e.g.
+    as minus the two binary cross-entropies BCE(D(x), 1) + BCE(D(G(z)), 0)."""
+    from .losses import discriminator_loss
+
+    def reference(d_real, d_fake):        # gankit's D loss is -V, computed from the logits
+        return -discriminator_loss("minimax", torch.logit(d_real), torch.logit(d_fake))
+    g = torch.Generator().manual_seed(0)
+    inputs = [(torch.tensor([0.9, 0.8]), torch.tensor([0.1, 0.3])),
+              (torch.tensor([0.5]), torch.tensor([0.5])),
+              (torch.rand(64, generator=g).double() * 0.98 + 0.01,
+               torch.rand(64, generator=g).double() * 0.98 + 0.01)]
+    return check(student, reference, inputs, "V(D, G)", atol=1e-5,
+                 hint="V = mean log D(x) + mean log(1 − D(G(z))); it is −log 4 ≈ −1.386 when "
+                 "every D output is ½. F.binary_cross_entropy(d, target) is −mean log of the "
+                 "probability given to the target")
+
+
+def check_optimal_discriminator(student) -> bool:
+    """02: `student(p_data, p_g)`, two density arrays on a grid, should return
+    D*(x) = p_data / (p_data + p_g) (Prop. 1), and 1/2 where both densities are 0."""
+    from .metrics import optimal_discriminator
+    x = np.linspace(-4, 4, 9)
+
+    def gauss(mean, std):
+        return np.exp(-(x - mean) ** 2 / (2 * std ** 2)) / (std * np.sqrt(2 * np.pi))
+    inputs = [(gauss(0, 1), gauss(1, 1)), (gauss(0, 1), gauss(0, 1)),
+              (np.array([0.2, 0.0, 0.3]), np.array([0.0, 0.4, 0.1])),
+              (np.array([0.0, 0.5]), np.array([0.0, 0.5]))]
+    return check(student, optimal_discriminator, inputs, "D*", hint="D* = p_data / (p_data + p_g); "
+                 "where both are 0 no sample ever lands, 0/0 is undefined, and the convention is "
+                 "½ (np.where)")
+
+
+# ------------------------------------------------------------------------------ 06: WGAN
+def _critic_scores(seed: int):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(16, generator=g) + 1.0, torch.randn(16, generator=g) - 1.0
+
+
+def check_critic_loss(critic_loss) -> bool:
+    """06: critic_loss(f_real, f_fake) -> the loss the critic descends (WGAN, Algorithm 1)."""
+    from .losses import discriminator_loss
+    inputs = [(torch.tensor([2.0, 1.0, 0.5]), torch.tensor([-1.0, 0.0, 0.5])),
+              _critic_scores(0), (torch.tensor([0.3]), torch.tensor([0.3]))]
+    return check(critic_loss, lambda f_real, f_fake: discriminator_loss("wasserstein", f_real, f_fake),
+                 inputs, "critic loss",
+                 hint="the critic descends mean f(G(z)) − mean f(x): raw scores, no log, no sigmoid")
+
+
+def _toy_critic(seed: int, data_shape=(2,)):
+    """A small MLP critic whose weights and biases reach well beyond ±0.5."""
+    from .models import MLPDiscriminator
+    D = MLPDiscriminator(data_shape=data_shape, hidden=(8, 8), dropout=0)
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in D.parameters():
+            p.copy_(torch.randn(p.shape, generator=g))
+    return D
+
+
+def check_weight_clipping(clip_weights) -> bool:
+    """06: clip_weights(D, c) clamps every parameter of D to [-c, c] in place (WGAN, Alg. 1 line 7)."""
+    from .losses import clip_weights as reference
+
+    def clipped(fn, c):
+        D = _toy_critic(seed=6)
+        fn(D, c)
+        return torch.cat([p.detach().flatten() for p in D.parameters()])   # all weights and biases
+
+    inputs = [(0.01,), (0.5,), (2.0,)]
+    return check(lambda c: clipped(clip_weights, c), lambda c: clipped(reference, c), inputs,
+                 "weight clipping", hint="clamp every parameter (weights and biases) to [-c, c] in "
+                 "place, e.g. p.clamp_(-c, c) for p in D.parameters() under torch.no_grad()")
+
+
+def _penalty_inputs():
+    g = torch.Generator().manual_seed(7)
+    points = (_toy_critic(1), torch.randn(32, 2, generator=g), torch.randn(32, 2, generator=g), 0)
+    images = (_toy_critic(2, (1, 4, 4)), torch.randn(16, 1, 4, 4, generator=g),
+              torch.randn(16, 1, 4, 4, generator=g), 1)
+    return [points, images]
+
+
+def check_gradient_penalty(gradient_penalty) -> bool:
+    """06: gradient_penalty(D, x_real, x_fake, eps) -> E[(||grad D(x̂)||₂ − 1)²] (WGAN-GP, Eq. 3),
+    with x̂ = eps·x_real + (1 − eps)·x_fake; eps has shape (N, 1, ...), one number per sample.
+    Checked against `gankit.losses.gradient_penalty` with the same eps, in value and in its
+    gradient with respect to D's weights (which the critic's optimiser needs)."""
+    from .losses import gradient_penalty as reference
+
+    def eps_for(x, seed):                 # drawn exactly as gankit draws it
+        return torch.rand(len(x), *[1] * (x.dim() - 1), generator=torch.Generator().manual_seed(seed))
+
+    def student(D, x_real, x_fake, seed):
+        return gradient_penalty(D, x_real, x_fake, eps_for(x_real, seed))
+
+    def want(D, x_real, x_fake, seed):
+        return reference(D, x_real, x_fake, generator=torch.Generator().manual_seed(seed))
+
+    def weight_grad(fn):
+        def run(D, x_real, x_fake, seed):
+            penalty = fn(D, x_real, x_fake, seed)
+            if not (isinstance(penalty, torch.Tensor) and penalty.requires_grad):
+                return torch.tensor([float("nan")])
+            return torch.autograd.grad(penalty, D.net[0].weight)[0]
+        return run
+
+    name = "gradient penalty"
+    hint = ("x̂ = eps·x_real + (1 − eps)·x_fake with requires_grad; torch.autograd.grad(D(x̂).sum(), "
+            "x̂, create_graph=True); the norm over all of a sample's values (flatten(1)); mean of "
+            "(norm − 1)²")
+    inputs = _penalty_inputs()
+    if not check(student, want, inputs, name, verbose=False):
+        return check(student, want, inputs, name, hint)          # prints what differs
+    if not check(weight_grad(student), weight_grad(want), inputs, name, verbose=False, atol=1e-5):
+        print(f"✗ {name}: the value is right, but the critic's optimiser cannot descend it: its "
+              f"gradient with respect to D's weights is missing or wrong. Hint: pass "
+              f"create_graph=True to torch.autograd.grad")
+        return False
+    print(f"✓ {name}: correct on {len(inputs)} inputs (value and gradient with respect to D's weights)")
+    return True
