@@ -1,0 +1,352 @@
+"""The 8-Gaussian ring of notebook 06: three GANs with one seed and one budget, and what to watch.
+
+Papers: Metz et al. 2017 (the ring; a vanilla GAN hopping between its modes), Srivastava et al.
+2017 (VEEGAN: modes covered and the fraction of high-quality samples), Arjovsky, Chintala & Bottou
+2017 (WGAN: weight clipping, RMSprop lr 5e-5, c = 0.01, n_critic = 5), Gulrajani et al. 2017
+(WGAN-GP: Adam lr 1e-4, beta = (0, 0.9), lambda = 10, n_critic = 5; their Fig. 1 shows the
+critic's value surface on toy data, the clipped critic's weights piling up at +-c, and why a
+penalty on the gradient norm at interpolates does better).
+
+- `ring_recipes(cfg)`: the three recipes as `GANTrainer` arguments.
+- `train_ring(name, recipe, ring, data, ...)`: one run from the same initial weights and the same
+  seed as every other run; returns a `RingRun` with G, D, the history and a `RingTracker`.
+- `RingTracker`: a `GANTrainer` callback that records, at every logged step, the modes covered
+  and the high-quality fraction of G on a fixed z, and the mean norm of grad_x D at interpolates;
+  at a few steps also the samples with the critic's values on a grid (a contour map).
+- Figures: `plot_target`, `plot_ring_maps`, `plot_coverage`, `plot_weight_histograms`,
+  `plot_interpolate_grad_norms`, `plot_diagnosis` (the loss curves beside the one curve that
+  reveals a failure), and for MNIST `plot_estimate_and_quality` (the critic's W1 estimate
+  against the Fréchet distance).
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from .device import seed_everything
+from .metrics import ring_coverage
+from .models import MLPDiscriminator, MLPGenerator
+from .plots import DATA, GEN, subplots
+from .train import GANTrainer
+
+RUN_COLORS = {"vanilla": "tab:red", "wgan_clip": "tab:orange", "wgan_gp": "tab:purple"}
+RUN_TITLES = {"vanilla": "vanilla GAN (non-saturating)", "wgan_clip": "WGAN, weight clipping",
+              "wgan_gp": "WGAN-GP"}
+
+
+def ring_recipes(cfg) -> dict:
+    """The three runs as `GANTrainer` arguments, from a `WGANConfig`: the papers' values, except
+    that the profiles give WGAN-GP's critic a larger learning rate (`cfg.lr_D`, measured)."""
+    return {
+        "vanilla": dict(loss="non-saturating", optimizer="adam", lr=cfg.lr_vanilla,
+                        betas=(0.5, 0.999), n_critic=1),                 # DCGAN's Adam
+        "wgan_clip": dict(loss="wasserstein", optimizer="rmsprop", lr=cfg.lr_clip,
+                          clip_value=cfg.clip_value, n_critic=cfg.n_critic),   # WGAN, Alg. 1
+        "wgan_gp": dict(loss="wasserstein-gp", optimizer="adam", lr=cfg.lr, lr_D=cfg.lr_D,
+                        betas=(cfg.beta1, cfg.beta2), lambda_gp=cfg.lambda_gp,
+                        n_critic=cfg.n_critic),                          # WGAN-GP, Alg. 1
+    }
+
+
+def ring_models(hidden: int = 128, layers: int = 3, latent_dim: int = 2):
+    """G: z (N, latent_dim) -> points (N, 2); D: points -> one score. No dropout, no norm layers."""
+    G = MLPGenerator(latent_dim=latent_dim, data_shape=(2,), hidden=(hidden,) * layers,
+                     out="linear")
+    D = MLPDiscriminator(data_shape=(2,), hidden=(hidden,) * layers, dropout=0)
+    return G, D
+
+
+@torch.no_grad()
+def critic_on_grid(D, lim: tuple, n: int = 60) -> tuple:
+    """D's raw score f(x) on an n × n grid over [lim[0], lim[1]]²: (xs (n,), ys (n,), f (n, n)),
+    where f[i, j] is the score at (xs[j], ys[i]), as `contourf(xs, ys, f)` expects."""
+    device = next(D.parameters()).device
+    xs = torch.linspace(lim[0], lim[1], n)
+    gx, gy = torch.meshgrid(xs, xs, indexing="xy")                       # (n, n) each
+    points = torch.stack([gx.flatten(), gy.flatten()], 1).to(device)     # (n², 2)
+    f = D(points).float().cpu().view(n, n)
+    return xs.numpy(), xs.numpy(), f.numpy()
+
+
+def interpolate_grad_norms(D, x_real, x_fake, eps) -> torch.Tensor:
+    """||grad_x D(x̂)||_2 per sample at x̂ = eps·x_real + (1 - eps)·x_fake: what WGAN-GP's
+    penalty pushes towards 1 (here without create_graph: a measurement, not a loss)."""
+    x_hat = (eps * x_real + (1 - eps) * x_fake).requires_grad_(True)
+    (grad,) = torch.autograd.grad(D(x_hat).sum(), x_hat)
+    return grad.flatten(1).norm(dim=1).detach()                           # (N,)
+
+
+class RingTracker:
+    """A `GANTrainer` callback: what G and D do on the ring, measured on fixed samples.
+
+    Every logged step: `modes` covered and `hq` (high-quality fraction) of G on `n_samples` fixed
+    z (VEEGAN's count, `gankit.metrics.ring_coverage`), and `grad_norm` (mean ||grad_x D|| at
+    interpolates between fixed real points and G's samples). At the first logged step past each
+    of `map_steps`: `maps` gets (step, samples, critic on a grid) for the contour pictures.
+    """
+
+    def __init__(self, ring, n_samples: int = 2500, map_steps=(), grid: int = 60, seed: int = 0):
+        g = torch.Generator().manual_seed(seed + 1)
+        self.ring, self.grid, self.n_samples = ring, grid, n_samples
+        self.x_real = ring.sample(n_samples, seed=g)                      # (n, 2), fixed
+        self.eps = torch.rand(n_samples, 1, generator=g)                  # fixed eps per point
+        self._z_seed = seed + 2
+        self.map_steps = sorted(map_steps)
+        self.steps, self.modes, self.hq, self.grad_norm, self.maps = [], [], [], [], []
+
+    def samples(self, G) -> torch.Tensor:
+        """G on the tracker's fixed z (the same z at every step), on the CPU."""
+        G = getattr(G, "module", G)
+        device = next(G.parameters()).device
+        z = torch.randn(self.n_samples, G.latent_dim,
+                        generator=torch.Generator().manual_seed(self._z_seed)).to(device)
+        was_training = G.training
+        with torch.no_grad():
+            G.eval()
+            x = G(z).float().cpu()
+        G.train(was_training)                                             # as it was
+        return x
+
+    def __call__(self, trainer) -> None:
+        self.measure(trainer.G, trainer.D, trainer.step)
+
+    def measure(self, G, D, step: int, force_map: bool = False) -> None:
+        x = self.samples(G)
+        cov = ring_coverage(x, self.ring.centers, self.ring.std)
+        device = next(D.parameters()).device
+        norms = interpolate_grad_norms(D, self.x_real.to(device), x.to(device), self.eps.to(device))
+        self.steps.append(step)
+        self.modes.append(cov["modes_covered"])
+        self.hq.append(cov["high_quality_fraction"])
+        self.grad_norm.append(float(norms.mean()))
+        last_map = self.maps[-1][0] if self.maps else -1
+        if force_map or any(last_map < s <= step for s in self.map_steps):
+            self.maps.append((step, x[:500], critic_on_grid(D, self.ring.plot_range(), self.grid)))
+
+
+@dataclass
+class RingRun:
+    """One training run on the ring: its recipe, models, history and tracker."""
+
+    name: str
+    recipe: dict
+    G: torch.nn.Module
+    D: torch.nn.Module
+    history: object
+    tracker: RingTracker
+    seconds: float = 0.0
+    summary: dict = field(default_factory=dict)
+
+
+def train_ring(name: str, recipe: dict, ring, data, *, steps: int, batch_size: int = 256,
+               hidden: int = 128, latent_dim: int = 2, seed: int = 0, max_seconds=None,
+               n_maps: int = 4, log_points: int = 50, progress: bool = True) -> RingRun:
+    """Train one GAN on the ring for `steps` generator steps (or `max_seconds`, if sooner).
+
+    Every run with the same `seed` starts from the same G and D weights and draws the same z and
+    data order, so runs differ only in their recipe (the loss, optimiser and n_critic).
+    """
+    seed_everything(seed)
+    G, D = ring_models(hidden, latent_dim=latent_dim)                     # same init for every run
+    map_steps = [round(steps * (k + 1) / n_maps) for k in range(n_maps)] if n_maps else []
+    tracker = RingTracker(ring, map_steps=map_steps, seed=seed)
+    trainer = GANTrainer(G, D, seed=seed, log_every=max(1, steps // log_points),
+                         progress=progress, callbacks=[tracker], **recipe)
+    tracker.measure(trainer.G, trainer.D, 0, force_map=n_maps > 0)       # the start
+    start = time.perf_counter()
+    history = trainer.fit(data, batch_size=batch_size, steps=steps, max_seconds=max_seconds)
+    seconds = time.perf_counter() - start
+    if tracker.steps[-1] != trainer.step:                                # the end, if not logged
+        tracker.measure(trainer.G, trainer.D, trainer.step, force_map=n_maps > 0)
+    elif n_maps and tracker.maps[-1][0] != trainer.step:
+        tracker.maps.append((trainer.step, tracker.samples(trainer.G)[:500],
+                             critic_on_grid(trainer.D, ring.plot_range(), tracker.grid)))
+    summary = dict(modes_covered=tracker.modes[-1], high_quality_fraction=round(tracker.hq[-1], 4),
+                   steps=trainer.step, seconds=round(seconds, 1),
+                   stopped_early=bool(history.stop_reason) or trainer.step < steps)
+    return RingRun(name, recipe, trainer.G, trainer.D, history, tracker, seconds, summary)
+
+
+# ------------------------------------------------------------------------------------ figures
+def _ring_axes(ax, ring):
+    lo, hi = ring.plot_range()
+    ax.scatter(*ring.centers.T, marker="x", color=DATA, s=30, label="mode centres")
+    ax.set_xlim(lo, hi)
+    ax.set_ylim(lo, hi)
+    ax.set_aspect("equal")
+    ax.set_xticks([])
+    ax.set_yticks([])
+
+
+def plot_target(ring, x):
+    """Samples of the ring (black) with a circle of radius 3·std round each mode: a generated
+    point inside a circle counts as high quality."""
+    fig, ax = subplots(figsize=(4.4, 4.4))
+    ax.scatter(x[:, 0], x[:, 1], s=2, alpha=0.3, color=DATA, label="samples of p_data")
+    angle = np.linspace(0, 2 * np.pi, 60)
+    for k, (cx, cy) in enumerate(ring.centers):
+        ax.plot(cx + 3 * ring.std * np.cos(angle), cy + 3 * ring.std * np.sin(angle),
+                color="tab:red", linewidth=1, label="3σ: 'high quality'" if k == 0 else None)
+    _ring_axes(ax, ring)
+    ax.set_title(f"the ring: {ring.n_modes} Gaussians, radius {ring.radius:g}, std {ring.std:g}",
+                 fontsize=10)
+    ax.legend(fontsize="small", loc="center")
+    return fig
+
+
+def plot_ring_maps(runs, ring):
+    """One row per run, one column per recorded step: G's samples (green) over the critic's
+    contour map (blue: brighter = higher score), with the modes covered in each title."""
+    n_cols = max(len(r.tracker.maps) for r in runs)
+    fig, axes = subplots(len(runs), n_cols, figsize=(2.1 * n_cols, 2.3 * len(runs)), squeeze=False)
+    for row, run in zip(axes, runs):
+        for ax in row:
+            ax.set_axis_off()
+        for k, (ax, (step, x, (xs, ys, f))) in enumerate(zip(row, run.tracker.maps)):
+            ax.set_axis_on()
+            ax.contourf(xs, ys, f, levels=12, cmap="Blues")
+            ax.scatter(x[:, 0], x[:, 1], s=3, alpha=0.6, color=GEN)
+            _ring_axes(ax, ring)
+            modes = run.tracker.modes[run.tracker.steps.index(step)]
+            ax.set_title(f"step {step}: {modes}/{ring.n_modes} modes", fontsize=9)
+            if k == 0:
+                ax.set_ylabel(RUN_TITLES.get(run.name, run.name), fontsize=9)
+    fig.suptitle("G's samples (green) over the critic's / D's score (blue, darker = higher); "
+                 "× = the 8 modes", fontsize=10)
+    return fig
+
+
+def plot_coverage(runs, n_modes: int = 8):
+    """Modes covered and the high-quality fraction against the generator step, one line per run."""
+    fig, (ax_m, ax_q) = subplots(1, 2, figsize=(10, 3.6))
+    for run in runs:
+        t = run.tracker
+        style = dict(color=RUN_COLORS.get(run.name), label=RUN_TITLES.get(run.name, run.name))
+        ax_m.plot(t.steps, t.modes, drawstyle="steps-post", **style)
+        ax_q.plot(t.steps, t.hq, **style)
+    ax_m.set_ylim(-0.3, n_modes + 0.5)
+    ax_m.set_yticks(range(0, n_modes + 1))
+    ax_q.set_ylim(0, 1)
+    for ax, ylabel, title in ((ax_m, "modes covered", "modes covered (of 8)"),
+                              (ax_q, "fraction within 3σ of a mode", "high-quality samples")):
+        ax.set_xlabel("generator step")
+        ax.set_ylabel(ylabel)
+        ax.set_title(title)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="small")
+    return fig
+
+
+def critic_weights(D) -> np.ndarray:
+    """Every weight of D's linear layers (not the biases), flattened."""
+    return torch.cat([m.weight.detach().flatten().cpu() for m in D.modules()
+                      if isinstance(m, torch.nn.Linear)]).numpy()
+
+
+def plot_weight_histograms(critics: dict, clip_value: float):
+    """A histogram of each critic's weights; dotted lines at ±c, where clipping holds them."""
+    fig, axes = subplots(1, len(critics), figsize=(4.6 * len(critics), 3.4), squeeze=False)
+    for ax, (name, D) in zip(axes[0], critics.items()):
+        w = critic_weights(D)
+        ax.hist(w, bins=80, color=RUN_COLORS.get(name, "tab:blue"))
+        for s in (-clip_value, clip_value):
+            ax.axvline(s, color="k", linestyle=":", linewidth=1)
+        if np.abs(w).max() <= clip_value * (1 + 1e-6):            # a clipped critic
+            at_edge = np.mean(np.abs(w) >= 0.999 * clip_value)
+            note = f"{at_edge:.0%} of weights at ±c = ±{clip_value:g}"
+            ax.set_xticks(np.linspace(-clip_value, clip_value, 5))
+        else:
+            biggest = np.abs(w).max()
+            note = f"unclipped: weights up to ±{biggest:.2g} (dotted: ±c = ±{clip_value:g})"
+        ax.set_xlabel("weight value")
+        ax.set_ylabel("number of weights")
+        ax.set_title(f"{RUN_TITLES.get(name, name)}\n{note}", fontsize=10)
+    return fig
+
+
+def plot_interpolate_grad_norms(runs):
+    """Mean ||grad_x D|| at interpolates between real and generated points, over training."""
+    fig, ax = subplots(figsize=(6.4, 3.6))
+    for run in runs:
+        ax.plot(run.tracker.steps, run.tracker.grad_norm, color=RUN_COLORS.get(run.name),
+                label=RUN_TITLES.get(run.name, run.name))
+    ax.axhline(1.0, color="k", linestyle="--", linewidth=1, label="1: the penalty's target")
+    ax.set_yscale("log")
+    ax.set_xlabel("generator step")
+    ax.set_ylabel("mean ‖∇ₓ D(x̂)‖ (log scale)")
+    ax.set_title("the critic's gradient norm at interpolates x̂")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize="small")
+    return fig
+
+
+def _series(run, what, max_step=None):
+    steps, values = ((run.tracker.steps, run.tracker.modes) if what == "modes"
+                     else (run.history.log["step"], run.history.log[what]))
+    keep = [i for i, s in enumerate(steps) if max_step is None or s <= max_step]
+    return [steps[i] for i in keep], [values[i] for i in keep]
+
+
+def plot_diagnosis(runs: dict, reveal: str, ylabel: str, title: str, log: bool = False,
+                   max_step=None):
+    """Left: the losses a student would watch. Right: the curve that reveals the failure.
+
+    `runs` maps a label to a `RingRun`; `reveal` is a history key ("grad_norm_G", "d_fake") or
+    "modes" (the tracker's modes covered). `max_step` trims longer runs to a common range.
+    """
+    fig, (ax_l, ax_r) = subplots(1, 2, figsize=(10, 3.6))
+    colors = ["tab:red", "tab:blue", "tab:purple", "tab:orange"]
+    for color, (label, run) in zip(colors, runs.items()):
+        ax_l.plot(*_series(run, "d_loss", max_step), color=color, label=f"D loss, {label}")
+        ax_l.plot(*_series(run, "g_loss", max_step), color=color, linestyle="--",
+                  label=f"G loss, {label}")
+        ax_r.plot(*_series(run, reveal, max_step), color=color, label=label,
+                  drawstyle="steps-post" if reveal == "modes" else "default")
+    ax_l.set_title("what the loss curves show")
+    ax_l.set_ylabel("loss")
+    ax_r.set_title(title)
+    ax_r.set_ylabel(ylabel)
+    if log:
+        ax_r.set_yscale("log")
+    for ax in (ax_l, ax_r):
+        ax.set_xlabel("generator step")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize="small")
+    return fig
+
+
+# ------------------------------------------------------------- beyond the ring: MNIST in section 5
+def plot_estimate_and_quality(history, quality, floor=None):
+    """Left: the critic's W1 estimate over training (as logged, and a running mean) with the
+    Fréchet distance at checkpoints on a second axis. Right: FD against the estimate, one point
+    per checkpoint.
+
+    `quality` is a list of (step, W1 estimate, Fréchet distance); `floor` the FD of real vs real.
+    """
+    steps, w = np.asarray(history.log["step"], float), np.asarray(history.log["wasserstein"], float)
+    q_step, q_w, q_fd = (np.asarray(v, float) for v in zip(*quality))
+    fig, (ax_w, ax_s) = subplots(1, 2, figsize=(10.5, 3.9))
+    ax_w.plot(steps, w, color="tab:blue", alpha=0.3, linewidth=0.8)
+    k = max(1, len(w) // 15)
+    if k > 1:
+        ax_w.plot(steps[k - 1:], np.convolve(w, np.ones(k) / k, "valid"), color="tab:blue",
+                  linewidth=1.8, label="critic's W₁ estimate (running mean)")
+    ax_w.set(xlabel="generator step", ylabel="mean f(x_real) − mean f(G(z))",
+             title="W₁ estimate (blue) and Fréchet distance (green)")
+    ax_f = ax_w.twinx()
+    ax_f.plot(q_step, q_fd, "o-", color=GEN, label="Fréchet distance (right axis)")
+    if floor is not None:
+        ax_f.axhline(floor, color=GEN, linestyle=":", label="FD of real vs real digits")
+    ax_f.set(ylabel="Fréchet distance (log scale)", yscale="log")
+    handles = ax_w.get_legend_handles_labels()[0] + ax_f.get_legend_handles_labels()[0]
+    ax_w.legend(handles=handles, fontsize="small", loc="upper center", bbox_to_anchor=(0.5, -0.17),
+                ncol=2, frameon=False)
+    points = ax_s.scatter(q_w, q_fd, c=q_step, cmap="viridis")
+    fig.colorbar(points, ax=ax_s, label="generator step")
+    ax_s.set(xlabel="critic's W₁ estimate at the checkpoint", ylabel="Fréchet distance",
+             title="one point per checkpoint")
+    ax_s.grid(alpha=0.3)
+    return fig
