@@ -1,0 +1,237 @@
+"""`python -m gankit run`: execute course notebooks headless, the way an instructor does.
+
+Each notebook runs under papermill with the chosen profile and parameters; its executed copy, its
+artifacts (metrics.json, samples.png, generator.pt) and an index of every run (seconds, peak
+memory of the kernel, status, headline metrics) are written to one output folder.
+"""
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import sys
+import threading
+import time
+from pathlib import Path
+
+from .config import PROFILES
+
+DESCRIPTION = """\
+Execute the course notebooks with papermill, as a class or a CI job would.
+
+Each NOTEBOOK runs top to bottom in a fresh Python kernel with `profile` and every -p parameter
+injected after its `parameters` cell. NOTEBOOK is a path, a file name in notebooks/, or the start
+of one ("03", "04_dcgan"); with none given, all six run in order. A run that fails does not stop
+the others."""
+
+EPILOG = """\
+output:
+  DIR/NAME.ipynb            the executed copy (a failing cell shows its traceback there)
+  DIR/artifacts/NAME/       what the notebook saved: metrics.json, samples.png, generator.pt
+  DIR/index.md, index.json  one row per notebook: status, seconds, peak memory, metrics
+
+exit status:
+  0 every notebook ran; 1 a notebook failed (each failure is named, with its cell, on stderr);
+  2 bad arguments (the message says which and what is allowed)
+
+examples:
+  python -m gankit run --profile ci --offline --out runs/ci
+  python -m gankit run 03 05 --profile gpu -p epochs 30 -p batch_size 256 --out runs/week3
+  python -m gankit run notebooks/04_dcgan_faces.ipynb -p data_dir /data/celeba --out runs/faces
+
+Parameter values are read as Python literals (30, 2e-4, None, True, "text"); anything else is
+kept as text. A parameter no selected notebook has is refused, so a typo cannot pass silently."""
+
+
+class PeakMemory:
+    """Polls the resident memory of this process's children (the kernel) in a background thread."""
+
+    def __init__(self, interval: float = 0.2):
+        self.interval, self.peak_bytes = interval, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._poll, daemon=True)
+
+    def _poll(self) -> None:
+        import psutil
+        me = psutil.Process()
+        while not self._stop.is_set():
+            total = 0
+            for child in me.children(recursive=True):
+                try:
+                    total += child.memory_info().rss
+                except psutil.Error:          # the kernel may exit between listing and reading
+                    pass
+            self.peak_bytes = max(self.peak_bytes, total)
+            self._stop.wait(self.interval)
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+
+    @property
+    def peak_mb(self) -> float:
+        return round(self.peak_bytes / 2**20, 1)
+
+
+def notebooks_folder() -> Path:
+    """notebooks/ of the checkout we are in, else of the checkout gankit was installed from."""
+    from .io import project_root
+    for root in (project_root(), Path(__file__).resolve().parent.parent):
+        if (root / "notebooks").is_dir():
+            return root / "notebooks"
+    return Path("notebooks")
+
+
+def course_notebooks(folder: Path) -> list:
+    return sorted(folder.glob("0*.ipynb"))
+
+
+def find_notebooks(names: list, folder: Path) -> list:
+    """Paths for NOTEBOOK arguments: a path, a file name in `folder`, or a unique prefix of one."""
+    available = course_notebooks(folder)
+    if not names:
+        return available
+    found = []
+    for name in names:
+        path = Path(name)
+        if path.suffix == ".ipynb" and path.is_file():
+            found.append(path)
+            continue
+        matches = [nb for nb in available if nb.name.startswith(path.name)]
+        if len(matches) != 1:
+            what = "matches several notebooks" if matches else "is not a notebook"
+            raise ValueError(f"NOTEBOOK {name!r} {what}: use a path or one of "
+                             f"{', '.join(nb.stem for nb in available)}")
+        found.append(matches[0])
+    return found
+
+
+def parse_value(text: str):
+    """-p values as Python literals ("30" -> 30, "None" -> None); anything else stays text."""
+    try:
+        return ast.literal_eval(text)
+    except (ValueError, SyntaxError):
+        return text
+
+
+def notebook_parameters(path: Path) -> set:
+    import papermill
+    return set(papermill.inspect_notebook(str(path)))
+
+
+def parameters_for(path: Path, params: dict) -> dict:
+    """The -p parameters this notebook declares in its `parameters` cell."""
+    declared = notebook_parameters(path)
+    return {name: value for name, value in params.items() if name in declared}
+
+
+def check_parameters(notebooks: list, params: dict) -> None:
+    declared = set().union(*(notebook_parameters(nb) for nb in notebooks))
+    for name in params:
+        if name not in declared:
+            raise ValueError(f"-p {name}: no selected notebook has a parameter {name!r}: use one of "
+                             f"{', '.join(sorted(declared))}")
+
+
+def read_metrics(folder: Path) -> dict:
+    path = folder / "metrics.json"
+    return json.loads(path.read_text()) if path.is_file() else {}
+
+
+def run_notebook(path: Path, out: Path, profile: str, params: dict, cell_timeout: float) -> dict:
+    """Execute one notebook; never raises for a failing cell: the result says what failed."""
+    import papermill
+    artifacts = out / "artifacts" / path.stem
+    parameters = dict(profile=profile, artifacts_dir=str(artifacts.resolve()))
+    parameters.update(parameters_for(path, params))
+    result = dict(notebook=path.name, status="ok", error="", executed=f"{path.name}",
+                  parameters={k: v for k, v in parameters.items() if k != "artifacts_dir"})
+    start = time.perf_counter()
+    with PeakMemory() as memory:
+        try:
+            papermill.execute_notebook(str(path), str(out / path.name), parameters=parameters,
+                                       cwd=str(path.parent), progress_bar=False,
+                                       execution_timeout=cell_timeout)
+        except papermill.PapermillExecutionError as error:
+            result.update(status="failed", error=f"cell {error.cell_index} (In [{error.exec_count}]): "
+                                                 f"{error.ename}: {error.evalue}".splitlines()[0])
+        except Exception as error:  # a kernel that died, a timeout: still recorded, never fatal
+            result.update(status="failed", error=f"{type(error).__name__}: {error}".splitlines()[0])
+    result.update(seconds=round(time.perf_counter() - start, 1), peak_memory_mb=memory.peak_mb,
+                  metrics=read_metrics(artifacts))
+    return result
+
+
+def headline(metrics: dict, limit: int = 6) -> str:
+    """The first few numbers of metrics.json, flattened one level ("ring.radius=2")."""
+    items = []
+    for key, value in metrics.items():
+        pairs = value.items() if isinstance(value, dict) else [(None, value)]
+        for sub, v in pairs:
+            if isinstance(v, (int, float, str)) or v is None:
+                label = key if sub is None else f"{key}.{sub}"
+                items.append(f"{label}={round(v, 4) if isinstance(v, float) else v}")
+    return ", ".join(items[:limit]) + (" …" if len(items) > limit else "")
+
+
+def write_index(results: list, out: Path, profile: str, params: dict) -> Path:
+    lines = [f"# Notebook runs: profile {profile}", "",
+             f"Parameters: {', '.join(f'{k}={v!r}' for k, v in params.items()) or 'none'}", "",
+             "| notebook | status | seconds | peak memory (MB) | metrics |",
+             "|---|---|---:|---:|---|"]
+    for r in results:
+        status = r["status"] if r["status"] == "ok" else f"**failed**: {r['error']}"
+        lines.append(f"| [{r['notebook']}]({r['executed']}) | {status} | {r['seconds']} | "
+                     f"{r['peak_memory_mb']} | {headline(r['metrics'])} |")
+    (out / "index.json").write_text(json.dumps(dict(profile=profile, parameters=params,
+                                                    runs=results), indent=2, default=str))
+    index = out / "index.md"
+    index.write_text("\n".join(lines) + "\n")
+    return index
+
+
+def parse_args(argv: list) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m gankit run", description=DESCRIPTION,
+                                     epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("notebooks", nargs="*", metavar="NOTEBOOK", help="notebooks to run (default: all)")
+    parser.add_argument("--profile", default="auto", choices=("auto", *PROFILES),
+                        help="sizes of the runs; auto = $GANKIT_PROFILE, else gpu with an accelerator, else cpu")
+    parser.add_argument("-p", "--parameter", nargs=2, action="append", default=[], metavar=("NAME", "VALUE"),
+                        help="set a notebook parameter, e.g. -p epochs 30 (repeatable)")
+    parser.add_argument("--out", required=True, metavar="DIR", help="folder for executed copies, artifacts, index")
+    parser.add_argument("--offline", action="store_true", help="use packaged data only (sets GANKIT_OFFLINE=1)")
+    parser.add_argument("--cell-timeout", type=float, default=3600, metavar="SECONDS",
+                        help="stop a notebook whose cell runs longer than this (default 3600)")
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    params = {name: parse_value(value) for name, value in args.parameter}
+    try:
+        notebooks = find_notebooks(args.notebooks, notebooks_folder())
+        check_parameters(notebooks, params)
+    except ValueError as error:
+        print(f"gankit run: {error}", file=sys.stderr)
+        return 2
+    if args.offline:
+        os.environ["GANKIT_OFFLINE"] = "1"        # the kernels inherit it
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    results = []
+    for i, path in enumerate(notebooks, 1):
+        print(f"[{i}/{len(notebooks)}] {path.name} ...", flush=True)
+        results.append(run_notebook(path, out, args.profile, params, args.cell_timeout))
+        r = results[-1]
+        print(f"    {r['status']} in {r['seconds']} s, peak memory {r['peak_memory_mb']} MB", flush=True)
+    print(f"index: {write_index(results, out, args.profile, params)}")
+    failed = [r for r in results if r["status"] != "ok"]
+    for r in failed:
+        print(f"gankit run: {r['notebook']} failed at {r['error']} (see {out / r['executed']})",
+              file=sys.stderr)
+    return 1 if failed else 0

@@ -1,0 +1,87 @@
+"""The instructor's runner: `python -m gankit run` on small generated notebooks."""
+import json
+
+import nbformat
+import pytest
+
+from gankit import runner
+from gankit.__main__ import main as gankit_main
+
+
+def make_notebook(path, body: str):
+    """A course-shaped notebook: a `parameters` cell, then `body` (which may use the parameters)."""
+    params = nbformat.v4.new_code_cell('profile = "auto"\nartifacts_dir = None\nepochs = None')
+    params.metadata["tags"] = ["parameters"]
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell("# test"), params,
+                                         nbformat.v4.new_code_cell(body)])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+    return path
+
+
+WRITES_METRICS = """
+import json, pathlib
+folder = pathlib.Path(artifacts_dir); folder.mkdir(parents=True, exist_ok=True)
+(folder / "metrics.json").write_text(json.dumps({"profile": profile, "epochs": epochs, "fd": 12.345678}))
+"""
+
+
+@pytest.mark.parametrize("text, value", [("30", 30), ("2e-4", 2e-4), ("None", None), ("True", True),
+                                         ("'a b'", "a b"), ("runs/x", "runs/x"), ("gpu", "gpu")])
+def test_parameter_values_are_python_literals_else_text(text, value):
+    assert runner.parse_value(text) == value
+
+
+def test_notebooks_are_found_by_prefix_and_unknown_ones_are_refused(tmp_path):
+    for name in ("01_a.ipynb", "02_b.ipynb", "03_c.ipynb"):
+        make_notebook(tmp_path / name, "pass")
+    assert [p.name for p in runner.find_notebooks([], tmp_path)] == ["01_a.ipynb", "02_b.ipynb", "03_c.ipynb"]
+    assert [p.name for p in runner.find_notebooks(["02", "01_a.ipynb"], tmp_path)] == ["02_b.ipynb", "01_a.ipynb"]
+    with pytest.raises(ValueError, match="'09' is not a notebook: use a path or one of 01_a, 02_b, 03_c"):
+        runner.find_notebooks(["09"], tmp_path)
+    with pytest.raises(ValueError, match="'0' matches several notebooks"):
+        runner.find_notebooks(["0"], tmp_path)
+
+
+def test_a_parameter_no_notebook_declares_is_refused(tmp_path):
+    nb = make_notebook(tmp_path / "01_a.ipynb", "pass")
+    with pytest.raises(ValueError, match="-p epoch: no selected notebook has a parameter 'epoch'"):
+        runner.check_parameters([nb], {"epoch": 3})
+    runner.check_parameters([nb], {"epochs": 3})
+
+
+def test_run_writes_executed_copies_artifacts_and_an_index(tmp_path, capsys):
+    nb = make_notebook(tmp_path / "01_ok.ipynb", WRITES_METRICS)
+    out = tmp_path / "out"
+    code = runner.main([str(nb), "--profile", "ci", "-p", "epochs", "3", "--out", str(out)])
+    assert code == 0
+    assert (out / "01_ok.ipynb").is_file()
+    metrics = json.loads((out / "artifacts" / "01_ok" / "metrics.json").read_text())
+    assert metrics == {"profile": "ci", "epochs": 3, "fd": 12.345678}
+    index = (out / "index.md").read_text()
+    assert "| [01_ok.ipynb](01_ok.ipynb) | ok |" in index and "fd=12.3457" in index
+    run = json.loads((out / "index.json").read_text())["runs"][0]
+    assert run["status"] == "ok" and run["seconds"] > 0 and run["peak_memory_mb"] > 10
+
+
+def test_a_failing_notebook_is_named_with_its_cell_and_the_others_still_run(tmp_path, capsys):
+    bad = make_notebook(tmp_path / "01_bad.ipynb", 'raise ValueError("epochs=0 is not allowed")')
+    good = make_notebook(tmp_path / "02_good.ipynb", WRITES_METRICS)
+    out = tmp_path / "out"
+    assert runner.main([str(bad), str(good), "--out", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "01_bad.ipynb failed at cell" in err and "ValueError: epochs=0 is not allowed" in err
+    runs = json.loads((out / "index.json").read_text())["runs"]
+    assert [r["status"] for r in runs] == ["failed", "ok"]
+    assert "**failed**" in (out / "index.md").read_text()
+
+
+def test_the_command_line_dispatches_and_explains_itself(capsys):
+    assert gankit_main(["--help"]) == 0
+    assert "python -m gankit run" in capsys.readouterr().out
+    assert gankit_main(["fly"]) == 2
+    assert "unknown command 'fly'" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit_info:
+        runner.main(["--help"])
+    assert exit_info.value.code == 0
+    assert "exit status" in capsys.readouterr().out
