@@ -12,12 +12,12 @@ the discriminator blue. Functions return the Figure and never show it; in a note
 """
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
-from torchvision.utils import make_grid
 
 FIG_DPI = 80  # every figure here; the course keeps notebooks small with dpi <= 100
 ANIM_DPI = 72  # every animation frame is embedded in the notebook as an image, so smaller still
@@ -41,15 +41,22 @@ def show(fig):
 
 # ---------------------------------------------------------------------------- images and points
 def image_grid(x, nrow=8, padding=2) -> np.ndarray:
-    """(N, C, H, W) images in [-1, 1] -> one grid in [0, 1]: (H', W') for C = 1, else (H', W', 3)."""
+    """(N, C, H, W) images in [-1, 1] -> one grid in [0, 1]: (H', W') for C = 1, else (H', W', 3).
+
+    `nrow` images per row, white gaps of `padding` pixels (torchvision's make_grid, without
+    importing torchvision: that import costs a notebook ~100 MB and seconds on Binder)."""
     x = torch.as_tensor(x).detach().cpu().float()
     if x.dim() == 3:  # one image (C, H, W)
         x = x.unsqueeze(0)
     x = ((x + 1) / 2).clamp(0, 1)  # tanh range [-1, 1] -> pixel range [0, 1]
-    grid = make_grid(x, nrow=nrow, padding=padding, pad_value=1.0)  # (3, H', W'), white gaps
-    if x.shape[1] == 1:
-        return grid[0].numpy()  # make_grid copies one channel into three; keep one: grey
-    return grid.permute(1, 2, 0).numpy()  # (H', W', 3) as imshow wants it
+    n, c, h, w = x.shape
+    cols = min(nrow, n)
+    rows = math.ceil(n / cols)
+    grid = torch.ones(c, rows * (h + padding) + padding, cols * (w + padding) + padding)
+    for i, image in enumerate(x):
+        top, left = padding + (i // cols) * (h + padding), padding + (i % cols) * (w + padding)
+        grid[:, top:top + h, left:left + w] = image
+    return grid[0].numpy() if c == 1 else grid.permute(1, 2, 0).numpy()  # grey, or (H', W', 3)
 
 
 def show_images(x, nrow=8, title=None, ax=None, figsize=None):

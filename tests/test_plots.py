@@ -184,3 +184,12 @@ def test_every_figure_at_most_100_dpi():
     ]
     assert all(isinstance(f, Figure) and f.dpi <= 100 for f in figures)
     assert plots.FIG_DPI <= 100 and plots.ANIM_DPI <= 80
+
+
+@pytest.mark.parametrize("n, channels, nrow", [(10, 1, 4), (6, 3, 3), (5, 3, 8)])
+def test_image_grid_matches_torchvision_make_grid(n, channels, nrow):
+    from torchvision.utils import make_grid
+    x = torch.rand(n, channels, 7, 5) * 2 - 1
+    expected = make_grid((x + 1) / 2, nrow=nrow, padding=2, pad_value=1.0)
+    expected = expected[0] if channels == 1 else expected.permute(1, 2, 0)
+    np.testing.assert_allclose(plots.image_grid(x, nrow=nrow, padding=2), expected.numpy(), atol=1e-6)
