@@ -83,8 +83,9 @@ def load_generator(path, device="cpu") -> torch.nn.Module:
 
 def save_checkpoint(trainer, path) -> None:
     """Save everything `load_checkpoint` needs to continue training exactly where it stopped."""
+    state = trainer.state_dict()        # on every rank: under torchrun it gathers their RNG states
     if is_main_process():
-        atomic_save(dict(format="gankit-checkpoint-1", trainer=trainer.state_dict()), path)
+        atomic_save(dict(format="gankit-checkpoint-1", trainer=state), path)
 
 
 def load_checkpoint(trainer, path) -> None:

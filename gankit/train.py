@@ -8,6 +8,10 @@ lambda = 10). Everything else here is bookkeeping: budgets, the history, checkpo
 
 The loop knows nothing of plots or widgets: a notebook passes callbacks, called as
 `callback(trainer)` after every logged step, and reads `trainer.history`.
+
+Under torchrun the same loop runs in every process (gankit/distributed.py): G and D are wrapped
+in DistributedDataParallel, each rank trains on its share of every batch of the epoch, and the
+ranks agree on every decision to stop. `trainer.G` and `trainer.D` stay the plain models.
 """
 from __future__ import annotations
 
@@ -18,7 +22,8 @@ import warnings
 import torch
 from tqdm.auto import tqdm
 
-from .device import amp_dtype, autocast, get_device
+from . import distributed
+from .device import amp_dtype, autocast
 from .history import History
 from .losses import check_loss, clip_weights, discriminator_loss, generator_loss, gradient_penalty
 from .models import sample_latent
@@ -49,6 +54,11 @@ class GANTrainer:
         log_every: G steps between history records (each record is one GPU sync).
         snapshot_every: G steps between samples of the fixed z (None: only first and last).
         n_fixed: how many fixed z the snapshots use.
+
+    Under torchrun (or any initialised process group) each rank's z and dropout are seeded with
+    `distributed.rank_seed(seed, rank)`, `batch_size` is per process (an optimiser step sees
+    world size x batch_size images), callbacks run on every rank, the history holds this rank's
+    own losses, and checkpoints are saved and loaded by every rank (rank 0 writes the file).
     """
 
     def __init__(self, G, D, *, loss="non-saturating", lr=2e-4, lr_D=None, betas=(0.5, 0.999),
@@ -64,8 +74,16 @@ class GANTrainer:
             check_count(name, value)
         if snapshot_every is not None:
             check_count("snapshot_every", snapshot_every)
-        self.device = get_device(device)
+        distributed.init_from_env(device)                   # torchrun: join the process group
+        self.rank, self.world = distributed.rank_and_world()
+        self.device = distributed.training_device(device)
         self.G, self.D = G.to(self.device), D.to(self.device)
+        # The modules the step calls: G and D themselves, or their DDP wrappers under torchrun.
+        self.G_step, self.D_step = self.G, self.D
+        if self.world > 1:
+            self.G_step = distributed.wrap(self.G, self.device)
+            self.D_step = distributed.wrap(self.D, self.device)
+            torch.manual_seed(distributed.rank_seed(seed, self.rank))   # dropout masks differ per rank
         self.loss, self.n_critic = loss, n_critic
         self.clip_value, self.lambda_gp = clip_value, lambda_gp
         self.seed, self.log_every, self.snapshot_every = seed, log_every, snapshot_every
@@ -77,7 +95,8 @@ class GANTrainer:
         use_scaler = self.amp and amp_dtype(self.device) == torch.float16
         self.scaler_G = torch.amp.GradScaler("cuda", enabled=use_scaler)
         self.scaler_D = torch.amp.GradScaler("cuda", enabled=use_scaler)
-        self.rng = torch.Generator(self.device).manual_seed(seed)       # z and the penalty's eps
+        self.rng = torch.Generator(self.device).manual_seed(                # z and the penalty's eps
+            distributed.rank_seed(seed, self.rank))
         fixed = torch.Generator(self.device).manual_seed(seed + 10_007)
         self.fixed_z = sample_latent(G, n_fixed, self.device, fixed)
         num_classes = getattr(G, "num_classes", 0)
@@ -87,6 +106,7 @@ class GANTrainer:
         self.step = self.epoch = self.batch_in_epoch = 0
         self.seconds = 0.0
         self._batch_iter = None
+        self._stop_requests = None                          # distributed.StopRequests during fit
 
     def _optimizers(self, name, lr_G, lr_D, betas):
         if name == "adam":
@@ -100,13 +120,14 @@ class GANTrainer:
     # ------------------------------------------------------------------------- Algorithm 1
     def train_step(self, next_batch):
         """One iteration of Algorithm 1: n_critic updates of D, then one update of G."""
-        G, D = self.G, self.D
+        G, D = self.G_step, self.D_step    # DDP wrappers under torchrun; self.G / self.D where
+                                           # no gradient is averaged (G's fakes for D, D for G)
         for _ in range(self.n_critic):
             x_real, y = next_batch()                       # m examples from p_data
-            z = sample_latent(G, len(x_real), self.device, self.rng)   # m noise samples from p_z
+            z = self.sample_z(len(x_real))                 # m noise samples from p_z
             # (1) Update D: ascend log D(x) + log(1 - D(G(z)))   [critic: f(x) - f(G(z)) - λ·GP]
             with autocast(self.device, self.amp):
-                x_fake = G(z, y).detach()                  # detach: D's loss must not reach G
+                x_fake = self.G(z, y).detach()             # detach: D's loss must not reach G
                 f_real, f_fake = D(x_real, y), D(x_fake, y)
                 d_loss = discriminator_loss(self.loss, f_real, f_fake)
             gp = None
@@ -117,8 +138,8 @@ class GANTrainer:
             if self.loss == "wasserstein":
                 clip_weights(D, self.clip_value)           # keep f K-Lipschitz (WGAN, line 7)
         # (2) Update G: descend log(1 - D(G(z)))   [non-saturating: ascend log D(G(z))]
-        z = sample_latent(G, len(x_real), self.device, self.rng)
-        D_plain = getattr(D, "module", D)                  # no DDP gradient sync: D is not updated
+        z = self.sample_z(len(x_real))
+        D_plain = self.D                                   # not D's DDP wrapper: D is not updated
         D_plain.requires_grad_(False)                      # saves D's weight gradients; G needs only ∂/∂x
         with autocast(self.device, self.amp):
             f_gen = D_plain(G(z, y), y)                    # recompute: D has just changed
@@ -127,15 +148,30 @@ class GANTrainer:
         self._descend(self.opt_G, self.scaler_G, g_loss, "G")
         return dict(d_loss=d_loss, g_loss=g_loss, f_real=f_real, f_fake=f_fake, gp=gp)
 
+    def sample_z(self, n: int) -> torch.Tensor:
+        """n draws from p_z, from this trainer's (this rank's) random stream."""
+        return sample_latent(self.G, n, self.device, self.rng)
+
     def _descend(self, opt, scaler, loss, who):
         # Checked before backward, so a NaN never reaches the weights. On CUDA this is a sync,
         # but the GradScaler (float16) already syncs once a step; on the CPU it costs nothing.
-        if not torch.isfinite(loss):
+        if self.world > 1:
+            self._check_finite_on_every_rank(loss, who)
+        elif not torch.isfinite(loss):
             raise NonFiniteLoss(f"{who}'s loss became {loss.item()} at step {self.step + 1}")
         opt.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.step(opt)
         scaler.update()
+
+    def _check_finite_on_every_rank(self, loss, who):
+        """All ranks raise NonFiniteLoss together: a rank that stopped alone would leave the others
+        waiting forever in the gradient all-reduce of the backward pass that follows."""
+        bad = distributed.first_rank(~torch.isfinite(loss.detach()))
+        if bad is not None:
+            value = loss.item() if bad == self.rank else "non-finite"
+            raise NonFiniteLoss(f"{who}'s loss became {value} at step {self.step + 1} "
+                                f"on rank {bad} of {self.world}")
 
     # ------------------------------------------------------------------------------- budget
     def fit(self, data, *, batch_size, epochs=None, steps=None, max_seconds=None) -> History:
@@ -153,7 +189,7 @@ class GANTrainer:
             check_number("max_seconds", max_seconds)
         if epochs is None and steps is None and max_seconds is None:
             raise ValueError("fit needs a budget: pass epochs=, steps= or max_seconds=")
-        rank, world = _rank_and_world()
+        rank, world = self.rank, self.world
         per_epoch = data.batches_per_epoch(batch_size, world)
         if per_epoch == 0:
             raise ValueError(f"batch_size={batch_size} is larger than the {len(data) // world} "
@@ -167,9 +203,10 @@ class GANTrainer:
                    disable=not self.progress or rank != 0, dynamic_ncols=True)
         start = time.perf_counter()
         try:
-            while not self._done(epochs, steps, max_seconds, start):
-                self._record(self.train_step(next_batch), start)
-                bar.update(1)
+            with distributed.StopRequests(enabled=self.world > 1) as self._stop_requests:
+                while not self._done(epochs, steps, max_seconds, start):
+                    self._record(self.train_step(next_batch), start)
+                    bar.update(1)
         except KeyboardInterrupt:
             self._stop(f"interrupted at step {self.step}: models and history so far are kept")
         except NonFiniteLoss as err:
@@ -178,6 +215,8 @@ class GANTrainer:
         finally:
             bar.close()
             self.seconds += time.perf_counter() - start
+        if self.world > 1:                                 # the same G (and D) on every rank
+            distributed.broadcast_buffers(self.G, self.D)
         if self.history.pending():                          # the last, partial log interval
             self.history.flush(self.step, self.epoch, self.seconds, self.G, self.D)
         if self.history.snapshots[-1][0] != self.step:
@@ -185,9 +224,17 @@ class GANTrainer:
         return self.history
 
     def _done(self, epochs, steps, max_seconds, start) -> bool:
-        return ((steps is not None and self.step >= steps)
+        done = ((steps is not None and self.step >= steps)
                 or (epochs is not None and self.epoch >= epochs)
                 or (max_seconds is not None and time.perf_counter() - start >= max_seconds))
+        if self.world == 1:
+            return done
+        # Clocks differ between ranks, and Ctrl-C reaches them at different moments: one small
+        # all-reduce a step makes every rank stop after the same step.
+        done, interrupted = distributed.any_rank([done, self._stop_requests.requested], self.device)
+        if interrupted:
+            raise KeyboardInterrupt
+        return done
 
     def _batch_source(self, data, batch_size, per_epoch, rank, world):
         """A function returning the next (x, y) batch, tracking (epoch, batch) for exact resumes."""
@@ -207,7 +254,8 @@ class GANTrainer:
 
     def _stop(self, message: str) -> None:
         self.history.stop_reason = message
-        warnings.warn(message, RuntimeWarning, stacklevel=3)
+        if self.rank == 0:                                 # one warning, not one per process
+            warnings.warn(message, RuntimeWarning, stacklevel=3)
 
     # ------------------------------------------------------------------------- diagnostics
     def _record(self, out: dict, start: float) -> None:
@@ -233,44 +281,55 @@ class GANTrainer:
 
     # -------------------------------------------------------------------------- checkpoints
     def state_dict(self) -> dict:
-        """Everything needed to continue exactly: weights, optimisers, counters, RNG states."""
+        """Everything needed to continue exactly: weights, optimisers, counters, RNG states.
+
+        Under torchrun every rank must call it: it gathers each rank's random streams.
+        """
         state = dict(G=self.G.state_dict(), D=self.D.state_dict(),
                      opt_G=self.opt_G.state_dict(), opt_D=self.opt_D.state_dict(),
                      scaler_G=self.scaler_G.state_dict(), scaler_D=self.scaler_D.state_dict(),
                      step=self.step, epoch=self.epoch, batch_in_epoch=self.batch_in_epoch,
-                     seconds=self.seconds, rng=self.rng.get_state(),
-                     torch_rng=torch.get_rng_state(), history=self.history.state_dict())
-        if self.device.type == "cuda":
-            state["cuda_rng"] = torch.cuda.get_rng_state(self.device)
+                     seconds=self.seconds, history=self.history.state_dict(),
+                     **self._rng_states())
+        if self.world > 1:   # the weights are the same on every rank; the random streams are not
+            state.update(world_size=self.world,
+                         rank_rngs=distributed.gather_objects(self._rng_states()))
         return state
 
+    def _rng_states(self) -> dict:
+        states = dict(rng=self.rng.get_state(), torch_rng=torch.get_rng_state())
+        if self.device.type == "cuda":
+            states["cuda_rng"] = torch.cuda.get_rng_state(self.device)
+        return states
+
     def load_state_dict(self, state: dict) -> None:
+        saved_world = state.get("world_size", 1)
+        if saved_world != self.world:
+            # each rank's share of the data and its random streams depend on the number of ranks
+            raise ValueError(f"this checkpoint was written by {saved_world} process(es) and cannot "
+                             f"resume in {self.world}: resume it with {saved_world} in all "
+                             f"(torchrun --nproc_per_node=...), or train afresh")
         for name in ("G", "D", "opt_G", "opt_D", "scaler_G", "scaler_D"):
             getattr(self, name).load_state_dict(state[name])
         self.step, self.epoch = state["step"], state["epoch"]
         self.batch_in_epoch, self.seconds = state["batch_in_epoch"], state["seconds"]
-        self.rng.set_state(state["rng"])
-        torch.set_rng_state(state["torch_rng"])            # dropout draws from the global RNG
-        if "cuda_rng" in state and self.device.type == "cuda":
-            torch.cuda.set_rng_state(state["cuda_rng"], self.device)
+        rngs = state["rank_rngs"][self.rank] if self.world > 1 else state
+        self.rng.set_state(rngs["rng"])
+        torch.set_rng_state(rngs["torch_rng"])             # dropout draws from the global RNG
+        if "cuda_rng" in rngs and self.device.type == "cuda":
+            torch.cuda.set_rng_state(rngs["cuda_rng"], self.device)
         self.history = History.from_state_dict(state["history"])
         self._batch_iter = None
 
     def save_checkpoint(self, path) -> None:
+        """Save on every rank's call (rank 0 writes); the file exists for all when it returns."""
         from .io import save_checkpoint
         save_checkpoint(self, path)
+        distributed.barrier()
 
     def load_checkpoint(self, path) -> None:
         from .io import load_checkpoint
         load_checkpoint(self, path)
-
-
-def _rank_and_world() -> tuple:
-    """(rank, world size) of this process: (0, 1) unless torch.distributed is initialised."""
-    dist = torch.distributed
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
 
 
 def _total_steps(epochs, steps, per_epoch, n_critic):
