@@ -14,9 +14,13 @@ Modules, each one concern (read them beside the notebooks):
     classifier - an independent digit classifier: class coverage, accuracy, Fréchet features
     plots    - image grids, curves, progress animations
     io       - save/load generators and checkpoints, metrics.json, artifacts folders
+    distributed - torchrun + DistributedDataParallel: process group, per-rank seeds, stopping together
+    launch   - `python -m gankit train`: a notebook's training outside Jupyter, under torchrun too
+    dcgan    - notebook 04: transposed convolution by hand, build_dcgan, face quality, attributes
+    face_widgets - notebook 04: moving faces along a CelebA attribute direction
 """
-from .config import (FacesConfig, Gan1DConfig, InverseCDFConfig, MnistConfig, RunConfig,
-                     WGANConfig, resolve_profile)
+from .config import (ConditionalMnistConfig, FacesConfig, Gan1DConfig, InverseCDFConfig,
+                     MnistConfig, RunConfig, WGANConfig, resolve_profile)
 from .device import get_device, seed_everything
 from .history import History
 from .io import (artifacts_path, load_checkpoint, load_generator, save_checkpoint,

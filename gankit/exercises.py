@@ -224,3 +224,137 @@ def check_gradient_penalty(gradient_penalty) -> bool:
         return False
     print(f"✓ {name}: correct on {len(inputs)} inputs (value and gradient with respect to D's weights)")
     return True
+
+
+# ------------------------------------------------------------------------------ 04: DCGAN faces
+def check_conv_transpose_size(student) -> bool:
+    """04: `student(size, kernel, stride, padding)` -> the side of nn.ConvTranspose2d's output."""
+    from .dcgan import conv_transpose_output_size
+    inputs = [(1, 4, 1, 0), (4, 4, 2, 1), (16, 4, 2, 1), (2, 2, 1, 0), (5, 3, 2, 1), (7, 5, 3, 2)]
+    return check(student, conv_transpose_output_size, inputs, "transposed-convolution output size",
+                 hint="the kernel stamps start `stride` apart, so the full output spans "
+                      "(size − 1)·stride + kernel; then subtract 2·padding (one per side)")
+
+
+def _init_statistics(init) -> np.ndarray:
+    """Apply `init` to a DCGAN pair whose weights were first scrambled; return 8 statistics:
+    (mean, std) of conv weights, of batch-norm scales and of batch-norm shifts, per network."""
+    from torch import nn
+
+    from .models import DCGANDiscriminator, DCGANGenerator
+    torch.manual_seed(0)
+    models = (DCGANGenerator(latent_dim=64, image_size=32, ngf=64),
+              DCGANDiscriminator(image_size=32, ndf=64))
+    stats = []
+    for model in models:
+        with torch.no_grad():
+            for p in model.parameters():            # far from DCGAN's values: a no-op init fails
+                p.uniform_(0.5, 1.5)
+        model.apply(init)
+        convs = torch.cat([m.weight.flatten() for m in model.modules()
+                           if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))])
+        bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+        scale = torch.cat([m.weight for m in bns])
+        shift = torch.cat([m.bias for m in bns])
+        stats += [convs.mean(), convs.std(), scale.mean(), scale.std()]
+        stats += [shift.abs().max()] if model is models[0] else []
+    return np.array([float(s.detach()) for s in stats])
+
+
+def check_dcgan_init(student) -> bool:
+    """04: `student(module)`, applied with model.apply, should give DCGAN's initialisation:
+    conv weights ~ N(0, 0.02), batch-norm scales ~ N(1, 0.02), batch-norm shifts 0."""
+    from .models import dcgan_init
+    names = ("G conv mean", "G conv std", "G batch norm scale mean", "G batch norm scale std",
+             "G batch norm shift", "D conv mean", "D conv std", "D batch norm scale mean",
+             "D batch norm scale std")
+    try:
+        got = _init_statistics(student)
+    except Exception as error:
+        print(f"✗ DCGAN init: raised {type(error).__name__}: {error}")
+        return False
+    want = _init_statistics(dcgan_init)
+    for name, g, w in zip(names, got, want):
+        if abs(g - w) > 0.004:                     # sampling noise of these statistics is < 0.001
+            print(f"✗ DCGAN init: {name} is {g:.4f} where about {w:.4f} was expected. Hint: "
+                  f"conv weights N(0, 0.02); batch norm: weight N(1, 0.02), bias 0 (use "
+                  f"isinstance on nn.Conv2d, nn.ConvTranspose2d, nn.BatchNorm2d)")
+            return False
+    print(f"✓ DCGAN init: conv weights, batch-norm scales and shifts of G and D look right")
+    return True
+
+
+def check_figure7(student) -> bool:
+    """04: `student(z, a, b, c)` -> mean(z[a]) − mean(z[b]) + mean(z[c]), shape (d,)
+    (DCGAN, Fig. 7: average three exemplars per concept, then combine)."""
+    g = torch.Generator().manual_seed(4)
+    z = torch.randn(12, 5, generator=g)
+    inputs = [(z, [0, 1, 2], [3, 4, 5], [6, 7, 8]), (z, [9, 2, 4], [1, 11, 0], [5, 3, 10]),
+              (z, [0], [1], [2]), (torch.randn(36, 100, generator=g), [3, 8, 20], [1, 2, 30], [4, 5, 6])]
+
+    def want(z, a, b, c):
+        return z[a].mean(0) - z[b].mean(0) + z[c].mean(0)
+    return check(student, want, inputs, "Figure-7 arithmetic", atol=1e-5,
+                 hint="average each concept's rows first (z[a].mean(0), shape (d,)), then "
+                      "combine the three means: A − B + C")
+
+
+# ------------------------------------------------------------------------ 05: conditional GAN
+def check_label_maps(student) -> bool:
+    """05: label_maps(y, num_classes, height, width) -> (N, num_classes, H, W): map y[i] of image i
+    is all ones, every other map all zeros (the one-hot code of y spread over the image, which a
+    convolutional D reads beside the pixels: the seed chapter's conditional DCGAN)."""
+    from .models import label_maps
+
+    def reference(y, num_classes, height, width):
+        return label_maps(torch.zeros(len(y), 0, height, width), y, num_classes)
+
+    inputs = [(torch.tensor([0, 3, 9]), 10, 4, 4), (torch.tensor([2]), 3, 2, 5),
+              (torch.tensor([1, 1, 0, 4]), 5, 28, 28)]
+    return check(student, reference, inputs, "label maps",
+                 hint="F.one_hot(y, num_classes) gives (N, num_classes); make it float, add two "
+                 "axes [:, :, None, None] and .expand(-1, -1, height, width)")
+
+
+def check_projection_score(student) -> bool:
+    """05: projection_score(phi, w, b, embed, y) -> D(x, y) = φ(x)·w + b + embed[y]·φ(x), one score
+    per sample (Miyato & Koyama 2018), given the features phi (N, K), w (K,), b (a number) and the
+    class embeddings embed (num_classes, K)."""
+    def reference(phi, w, b, embed, y):
+        return phi @ w + b + (embed[y] * phi).sum(1)
+
+    g = torch.Generator().manual_seed(5)
+    inputs = [(torch.randn(4, 3, generator=g), torch.randn(3, generator=g), 0.5,
+               torch.randn(10, 3, generator=g), torch.tensor([0, 9, 9, 2])),
+              (torch.randn(2, 6, generator=g), torch.randn(6, generator=g), -1.0,
+               torch.randn(3, 6, generator=g), torch.tensor([2, 1]))]
+    return check(student, reference, inputs, "projection score",
+                 hint="embed[y] picks each sample's class vector, (N, K); multiply it by phi and "
+                 "sum over K, then add the unconditional score phi @ w + b")
+
+
+# ------------------------------------------------------------------------------ 03: MNIST MLP GAN
+def check_slerp(student) -> bool:
+    """03: `student(z0, z1, t)` -> the spherical interpolation of two vectors (d,) at a number t:
+    sin((1 − t)Ω)/sin Ω · z0 + sin(tΩ)/sin Ω · z1, Ω the angle between z0 and z1."""
+    from .latent import slerp
+    g = torch.Generator().manual_seed(3)
+    e1, e2 = torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0])
+    inputs = [(e1, e2, 0.5), (e1, e2, 0.25), (torch.randn(100, generator=g), torch.randn(100, generator=g), 0.3),
+              (torch.tensor([3.0, 0.0, 0.0]), torch.tensor([1.0, 1.0, 0.0]), 0.8),
+              (torch.randn(100, generator=g), torch.randn(100, generator=g), 1.0)]
+    return check(student, slerp, inputs, "slerp", atol=1e-5,
+                 hint="Ω = arccos(z0·z1 / (|z0| |z1|)) (clamp the cosine to [−1, 1]); the weights "
+                      "multiply z0 and z1 themselves, not their unit vectors")
+
+
+def check_generator_loss(student) -> bool:
+    """03: `student(logits)` -> the non-saturating G loss −mean log D(G(z)) from D's raw scores
+    (logits) on G's samples, D = sigmoid(logit); it must stay finite for very negative logits."""
+    from .losses import generator_loss
+    inputs = [(torch.tensor([0.0, 0.0]),), (torch.tensor([2.0, -1.0, 0.5]),),
+              (torch.linspace(-5, 5, 11),), (torch.tensor([-30.0, -120.0, 3.0]),)]
+    return check(student, lambda f: generator_loss("non-saturating", f), inputs,
+                 "non-saturating G loss", atol=1e-4,
+                 hint="−log sigmoid(f) = softplus(−f): F.softplus(-f).mean() (or BCE with logits "
+                      "against ones) stays finite where log(sigmoid(f)) underflows to log 0")
