@@ -1,0 +1,107 @@
+"""Notebook 03's helpers: the recipe from MnistConfig, the EMA callback, the checks, the exercises."""
+import pytest
+import torch
+import torch.nn.functional as F
+
+import gankit
+from gankit import mnist
+from gankit.data import InMemoryData, load_mnist
+from gankit.exercises import check_generator_loss, check_slerp
+from gankit.latent import slerp
+
+
+def ci_config(**params):
+    return gankit.MnistConfig.from_params(profile="ci", data_source="offline", **params)
+
+
+def test_build_mnist_gan_follows_the_config():
+    G, D, kwargs = mnist.build_mnist_gan(ci_config(hidden_G=[32, 64], hidden_D=(48,), lr=1e-3,
+                                                   ema_decay=0.9))
+    assert G.config["hidden"] == (32, 64) and D.config["hidden"] == (48,)
+    assert kwargs["lr"] == 1e-3 and kwargs["betas"] == (0.5, 0.999)
+    (ema,) = kwargs["callbacks"]
+    assert isinstance(ema, mnist.GeneratorEMA) and ema.decay == 0.9 and ema.G is not G
+    assert mnist.build_mnist_gan(ci_config(ema_decay=0.0))[2]["callbacks"] == []
+
+
+@pytest.mark.parametrize("name, value", [("hidden_G", (0, 4)), ("hidden_D", ()), ("dropout", 1.0),
+                                         ("ema_decay", 1.0), ("loss", "wasserstein"), ("beta1", -0.1)])
+def test_mnist_config_refuses_bad_recipe_knobs(name, value):
+    with pytest.raises(ValueError, match=f"{name}="):
+        ci_config(**{name: value})
+
+
+def test_generator_ema_is_the_closed_form_running_mean():
+    G = gankit.MLPGenerator(latent_dim=4, hidden=(8,))
+    ema = mnist.GeneratorEMA(G, decay=0.9)
+    start = [p.clone() for p in G.parameters()]
+    with torch.no_grad():
+        for p in G.parameters():
+            p.add_(1.0)
+
+    class Trainer:                                  # what the callback reads from GANTrainer
+        log_every, step, device = 2, 1000, torch.device("cpu")   # late: warm-up 0.991 > decay
+    Trainer.G = G
+    ema(Trainer())
+    weight = 1 - 0.9 ** 2                           # two steps' worth of averaging at once
+    for e, s in zip(ema.G.parameters(), start):
+        assert torch.allclose(e, s + weight)
+    Trainer.step = 2                                # early: d = (1 + 2) / (10 + 2) = 0.25
+    ema(Trainer())
+    for e, s in zip(ema.G.parameters(), start):
+        assert torch.allclose(e, s + weight + (1 - weight) * (1 - 0.25 ** 2))
+    assert not ema.G.training and not any(p.requires_grad for p in ema.G.parameters())
+    with pytest.raises(ValueError, match="ema_decay=1.5"):
+        mnist.GeneratorEMA(G, 1.5)
+
+
+def test_a_short_run_of_the_recipe_learns_dark_backgrounds():
+    data = load_mnist("offline", verbose=False)
+    cfg = ci_config(hidden_G=(64, 128), hidden_D=(128, 64))
+    gankit.seed_everything(0)
+    G, D, kwargs = mnist.build_mnist_gan(cfg)
+    before = mnist.sample(G, 256).mean()
+    trainer = gankit.GANTrainer(G, D, progress=False, **kwargs)
+    trainer.fit(data, batch_size=64, steps=150)
+    after, averaged = mnist.sample(G, 256).mean(), mnist.sample(mnist.final_generator(trainer), 256).mean()
+    real = data.x.float().div(127.5).sub(1).mean()   # about -0.74: MNIST is mostly background
+    assert abs(before - real) > 0.5 and abs(after - real) < 0.25
+    assert abs(averaged - real) < abs(before - real) - 0.2      # the average follows, with a lag
+    assert mnist.final_generator(trainer) is kwargs["callbacks"][0].G
+
+
+def test_pick_concepts_takes_thick_and_thin_exemplars(monkeypatch):
+    class Ink(torch.nn.Module):                     # a "generator" whose image k has ink ∝ z[k, 0]
+        latent_dim = 1
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.ones(1))
+        def forward(self, z):
+            return (z[:, :, None, None] * self.w).expand(-1, 1, 28, 28) * 2 - 1
+    z = torch.linspace(0, 1, 12)[:, None]
+    digits = torch.tensor([7, 1, 7, 1, 7, 1, 7, 1, 7, 1, 7, 7])
+    monkeypatch.setattr(mnist, "classify", lambda clf, images: digits)
+    a, b, c = mnist.pick_concepts(Ink(), z, None, per_concept=2)
+    assert a == [11, 10] and b == [0, 2] and c == [1, 3]
+    with pytest.raises(ValueError, match="only 0 samples of digit 3"):
+        mnist.pick_concepts(Ink(), z, None, a_digit=3)
+
+
+def test_nearest_neighbour_figure_and_evaluation_run():
+    real = torch.randint(0, 256, (40, 1, 28, 28), dtype=torch.uint8)
+    fig = mnist.plot_nearest_neighbours(real[:5].float() / 127.5 - 1, real, n=5)
+    texts = [t.get_text() for t in fig.axes[1].texts]
+    assert texts == ["0.0"] * 5                     # each sample is its own nearest neighbour
+    from gankit.classifier import MnistClassifier
+    m = mnist.evaluate_digits(gankit.MLPGenerator(hidden=(8,)), MnistClassifier().eval(), real, n=50)
+    assert 1 <= m["class_coverage"] <= 10 and m["frechet_distance"] > 0
+
+
+def test_exercise_checkers_accept_the_answer_and_reject_common_mistakes(capsys):
+    assert check_slerp(slerp)
+    assert not check_slerp(lambda z0, z1, t: (1 - t) * z0 + t * z1)
+    assert check_generator_loss(lambda f: F.softplus(-f).mean())
+    assert not check_generator_loss(lambda f: -torch.log(torch.sigmoid(f)).mean())   # inf at -120
+    assert not check_generator_loss(lambda f: -F.softplus(f).mean())                 # minimax's sign
+    out = capsys.readouterr().out
+    assert "✓ slerp" in out and "where 0.707107 was expected" in out and "softplus" in out
