@@ -1,0 +1,346 @@
+"""Notebook 04: DCGAN on faces — transposed convolutions, the model pair, a quality measure for
+faces that works offline, and attribute directions from CelebA's labels.
+
+Papers: Radford, Metz & Chintala 2016, "DCGAN" (the guidelines, N(0, 0.02) init, Adam 2e-4 with
+beta1 0.5, Figure 7's vector arithmetic); Dumoulin & Visin 2016, "A guide to convolution
+arithmetic" (transposed convolution and its output size); Heusel et al. 2017 (the Fréchet
+distance of FID); Goodfellow et al. 2014, Fig. 2 (nearest training neighbours).
+
+- `conv_transpose2d_by_hand`: each input pixel stamps a copy of the kernel, scaled by the pixel,
+  onto the output, `stride` pixels apart; overlaps add; `padding` crops the border.
+- `conv_transpose_output_size`, `shape_trace`: (size − 1)·stride − 2·padding + kernel, layer by layer.
+- `build_dcgan(cfg, channels)`: G, D and the `GANTrainer` arguments of the DCGAN recipe.
+- `RandomFeatures`, `face_quality`: the Fréchet distance in the features of a fixed, *untrained*
+  random network, with a real-vs-real baseline and a real-vs-noise ceiling; and the memorisation
+  ratio of nearest-neighbour distances in pixel space.
+- `train_attribute_classifier`, `label_samples`: a small CNN trained on CelebA's real faces and
+  labels (e.g. Smiling) labels generated faces, so that `gankit.latent.attribute_direction` can
+  average their z.
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .data import to_unit_range
+from .metrics import frechet_distance, nearest_neighbours
+from .models import DCGANDiscriminator, DCGANGenerator, sample_latent
+from .plots import show_images, subplots
+from .validate import check_count
+
+
+# ------------------------------------------------------------------ transposed convolution
+def conv_transpose2d_by_hand(x: torch.Tensor, w: torch.Tensor, stride: int = 1,
+                             padding: int = 0) -> torch.Tensor:
+    """Transposed convolution of one 2-D input x (H, W) with one kernel w (k, k).
+
+    Slide over the *input*: input pixel (i, j) adds x[i, j]·w to the output window whose corner is
+    (i·stride, j·stride). The full output has side (H − 1)·stride + k; `padding` then removes
+    `padding` rows and columns on every side, as `nn.ConvTranspose2d` does.
+    """
+    check_count("stride", stride)
+    check_count("padding", padding, allow_zero=True)
+    (h, wd), k = x.shape, w.shape[0]
+    out = x.new_zeros((h - 1) * stride + k, (wd - 1) * stride + k)
+    for i in range(h):
+        for j in range(wd):
+            out[i * stride:i * stride + k, j * stride:j * stride + k] += x[i, j] * w
+    if padding:
+        out = out[padding:-padding, padding:-padding]
+    return out
+
+
+def conv_transpose_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0) -> int:
+    """Side of `nn.ConvTranspose2d`'s output: (size − 1)·stride − 2·padding + kernel
+    (PyTorch's formula with dilation 1 and output_padding 0; Dumoulin & Visin 2016, Sec. 4)."""
+    return (size - 1) * stride - 2 * padding + kernel
+
+
+def shape_trace(model: nn.Module, x: torch.Tensor) -> list:
+    """[(layer, output shape without the batch)] for each layer of `model.net`, from input x."""
+    rows = [("input", tuple(x.shape[1:]))]
+    with torch.no_grad():
+        for layer in model.net:
+            x = layer(x)
+            rows.append((type(layer).__name__, tuple(x.shape[1:])))
+    return rows
+
+
+# ------------------------------------------------------------------ the model pair
+def build_dcgan(cfg, channels: int) -> tuple:
+    """(G, D, trainer_kwargs) for a `FacesConfig`: DCGAN's pair and its recipe.
+
+    The recipe (Radford et al. 2016, Sec. 4): Adam with lr 2e-4 (cfg.lr) and beta1 = 0.5, the
+    non-saturating generator loss of the PyTorch tutorial. On CUDA, mixed precision (the trainer's
+    `amp`) and cuDNN's benchmark mode, which times the convolution algorithms once per input shape
+    and keeps the fastest: worth it because every batch has the same shape.
+    """
+    check_count("channels", channels)
+    G = DCGANGenerator(latent_dim=cfg.latent_dim, image_size=cfg.image_size, channels=channels,
+                       ngf=cfg.ngf)
+    D = DCGANDiscriminator(image_size=cfg.image_size, channels=channels, ndf=cfg.ndf)
+    if cfg.device == "cuda":
+        torch.backends.cudnn.benchmark = True
+    kwargs = dict(loss="non-saturating", lr=cfg.lr, betas=(0.5, 0.999), seed=cfg.seed,
+                  device=cfg.device, amp=True)
+    return G, D, kwargs
+
+
+def images_per_second(trainer, batch_size: int) -> float:
+    """Real training images D saw per second of training: G steps × n_critic × batch / seconds."""
+    return trainer.step * trainer.n_critic * batch_size / max(trainer.seconds, 1e-9)
+
+
+# ------------------------------------------------------------------ quality without a network
+class RandomFeatures(nn.Module):
+    """A fixed, untrained conv net: 32×32 RGB -> 64 features (averaged ReLU maps of 3 layers).
+
+    Weights are drawn once from a seed (He init, so activations keep their scale) and never
+    trained. Such features see colour, contrast, edges and blob layout — not identity or
+    expression — so a Fréchet distance in them is a coarse, honest check that needs no download.
+    """
+
+    def __init__(self, seed: int = 0, width: int = 16):
+        super().__init__()
+        g = torch.Generator().manual_seed(seed)
+        self.convs = nn.ModuleList([nn.Conv2d(3, width, 4, 2, 1), nn.Conv2d(width, 2 * width, 4, 2, 1),
+                                    nn.Conv2d(2 * width, 2 * width, 4, 2, 1)])   # 16, 8, 4 pixels
+        with torch.no_grad():
+            for conv in self.convs:
+                fan_in = conv.weight[0].numel()
+                conv.weight.copy_(torch.randn(conv.weight.shape, generator=g) * math.sqrt(2 / fan_in))
+                conv.bias.zero_()
+        self.requires_grad_(False)
+        self.eval()
+
+    @torch.no_grad()
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = to_unit_range(x).float()
+        if x.shape[1] == 1:
+            x = x.expand(-1, 3, -1, -1)                           # grey -> RGB: one feature space
+        x = F.interpolate(x, size=(32, 32), mode="bilinear", antialias=True, align_corners=False)
+        feats = []
+        for conv in self.convs:
+            x = F.relu(conv(x))
+            feats.append(x.mean((2, 3)))                          # (N, channels) per layer
+        return torch.cat(feats[1:], 1)                            # (N, 64): layers 2 and 3
+
+
+def memorisation_ratio(fake: torch.Tensor, real: torch.Tensor) -> float:
+    """median distance fake -> nearest real, over median distance real -> nearest *other* real,
+    in pixels. Near 0: G copies training images; near 1: as close as real faces are to each other;
+    well above 1: farther from every face than faces are from each other (noise, or a new face)."""
+    fake_d, _ = nearest_neighbours(fake, real, k=1)
+    real_d, _ = nearest_neighbours(real, real, k=2)               # the first neighbour is itself
+    return float(fake_d[:, 0].median() / real_d[:, 1].median())
+
+
+@torch.no_grad()
+def face_quality(G: nn.Module, real: torch.Tensor, n: int = 1000, seed: int = 0) -> dict:
+    """The Fréchet distance of G's faces to real ones in `RandomFeatures`, with its yardsticks.
+
+    `real` is split into halves A and B (at most n/2 each). All three distances compare a set of
+    the same size with B, so they share the small-sample bias and can be read side by side:
+    real_vs_real (A, a second sample of real faces: the floor), fake_vs_real (G's faces) and
+    noise_vs_real (uniform noise: the ceiling). Plus `memorisation_ratio` against all of `real`.
+    """
+    g = torch.Generator().manual_seed(seed)
+    real = real[torch.randperm(len(real), generator=g)].cpu()
+    half = min(n // 2, len(real) // 2)
+    real_a, real_b = real[:half], real[half:2 * half]
+    fake = generate(G, half, seed)
+    noise = torch.rand(real_a.shape, generator=g) * 2 - 1
+    net = RandomFeatures(seed)
+    feats_b = net(real_b)
+    out = {name: frechet_distance(net(x), feats_b) for name, x in
+           (("real_vs_real", real_a), ("fake_vs_real", fake), ("noise_vs_real", noise))}
+    out.update(memorisation_ratio=memorisation_ratio(fake, real), n_per_set=half)
+    return out
+
+
+@torch.no_grad()
+def generate(G: nn.Module, n: int, seed: int = 0, batch_size: int = 256) -> torch.Tensor:
+    """n samples of G in eval mode from a seeded z, on the CPU (G's mode is restored)."""
+    was_training, device = G.training, next(G.parameters()).device
+    z = sample_latent(G, n, "cpu", torch.Generator().manual_seed(seed))
+    G.eval()
+    x = torch.cat([G(zb.to(device)).float().cpu() for zb in z.split(batch_size)])
+    G.train(was_training)
+    return x
+
+
+def plot_nearest_neighbours(fake: torch.Tensor, real: torch.Tensor, n: int = 8):
+    """Top row: n generated faces; bottom row: the training face nearest to each (pixel L2)."""
+    fake = fake[:n].cpu()
+    dist, idx = nearest_neighbours(fake, real, k=1)
+    nearest = to_unit_range(real[idx[:, 0]].cpu()).float()
+    fig, ax = subplots(figsize=(1.1 * len(fake) + 0.4, 2.9))
+    show_images(torch.cat([fake, nearest]), nrow=len(fake), ax=ax)
+    ax.set_title("generated (top) and the nearest training face (bottom)\npixel distances: "
+                 + " ".join(f"{d:.1f}" for d in dist[:, 0].tolist()), fontsize="small")
+    return fig
+
+
+# ------------------------------------------------------------------ attributes (CelebA only)
+class AttributeClassifier(nn.Module):
+    """A small CNN: a face (resized to 32×32) -> one logit per attribute in `names`."""
+
+    def __init__(self, names: tuple, channels: int = 3, width: int = 32):
+        super().__init__()
+        self.names, self.accuracy = tuple(names), {}
+        self.net = nn.Sequential(                                             # (N, C, 32, 32)
+            nn.Conv2d(channels, width, 4, 2, 1), nn.LeakyReLU(0.2),           # (N, w, 16, 16)
+            nn.Conv2d(width, 2 * width, 4, 2, 1), nn.LeakyReLU(0.2),          # (N, 2w, 8, 8)
+            nn.Conv2d(2 * width, 4 * width, 4, 2, 1), nn.LeakyReLU(0.2),      # (N, 4w, 4, 4)
+            nn.Flatten(), nn.Linear(4 * width * 16, len(self.names)))         # (N, A) logits
+
+    def forward(self, x):
+        x = F.interpolate(to_unit_range(x).float(), size=(32, 32), mode="bilinear",
+                          antialias=True, align_corners=False)
+        return self.net(x)
+
+
+def train_attribute_classifier(data, names=("Smiling",), steps: int = 600, batch_size: int = 64,
+                               seed: int = 0, holdout: float = 0.1) -> AttributeClassifier:
+    """Train on real labelled faces (`data.attributes`), keep `holdout` aside to measure accuracy
+    per attribute (`.accuracy`); the caller's random state is left untouched."""
+    if data.attributes is None:
+        raise ValueError("these faces have no attributes: attribute directions need CelebA")
+    missing = [n for n in names if n not in data.attribute_names]
+    if missing:
+        raise ValueError(f"names={missing!r} are not attributes of these faces: use some of "
+                         f"{', '.join(data.attribute_names)}")
+    cols = [data.attribute_names.index(n) for n in names]
+    x, y = data.x.cpu(), data.attributes[:, cols].cpu().float()
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        order = torch.randperm(len(x))
+        n_test = max(1, int(holdout * len(x)))
+        test, train = order[:n_test], order[n_test:]
+        model = AttributeClassifier(names, channels=x.shape[1])
+        opt = torch.optim.Adam(model.parameters(), lr=1e-3)
+        for _ in range(steps):
+            idx = train[torch.randint(len(train), (min(batch_size, len(train)),))]
+            loss = F.binary_cross_entropy_with_logits(model(x[idx]), y[idx])
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    model.eval()
+    with torch.no_grad():
+        right = ((model(x[test]) > 0).float() == y[test]).float().mean(0)
+    model.accuracy = dict(zip(names, right.tolist()))
+    return model
+
+
+@torch.no_grad()
+def label_samples(G: nn.Module, classifier: AttributeClassifier, name: str, n: int = 1000,
+                  seed: int = 0) -> tuple:
+    """(z (n, latent_dim), has (n,) bool): which of G's faces the classifier calls `name`."""
+    z = sample_latent(G, n, "cpu", torch.Generator().manual_seed(seed))
+    device, was_training = next(G.parameters()).device, G.training
+    G.eval()
+    logits = torch.cat([classifier(G(zb.to(device)).float().cpu()) for zb in z.split(256)])
+    G.train(was_training)
+    return z, logits[:, classifier.names.index(name)] > 0
+
+
+@torch.no_grad()
+def plot_attribute_shift(G: nn.Module, z: torch.Tensor, direction: torch.Tensor, strength: float,
+                         name: str = "attribute"):
+    """Top row: G(z); bottom row: G(z + strength·direction), the same faces moved along it."""
+    device, was_training = next(G.parameters()).device, G.training
+    G.eval()
+    moved = z + strength * direction.to(z)                                # (n, latent_dim)
+    x = G(torch.cat([z, moved]).to(device)).float().cpu()
+    G.train(was_training)
+    fig, ax = subplots(figsize=(1.1 * len(z) + 0.4, 2.9))
+    show_images(x, nrow=len(z), ax=ax)
+    ax.set_title(f"new faces (top) and the same z + {strength:+.1f} × the '{name}' direction "
+                 f"(bottom)", fontsize="small")
+    return fig
+
+
+def load_notebook_faces(cfg, verbose: bool = True):
+    """The faces a `FacesConfig` asks for, as uint8 `InMemoryData` on the CPU.
+
+    data_dir None: `load_faces` (CelebA in data/celeba, else LFW, else offline). data_dir given:
+    a folder holding celeba/ (like data/), CelebA itself (img_align_celeba/ inside), or any
+    folder of face images (flat or one level of subfolders).
+    """
+    from pathlib import Path
+
+    from .faces import load_celeba, load_faces, load_image_folder
+    if cfg.data_dir is None or (Path(cfg.data_dir) / "celeba").is_dir():
+        return load_faces(cfg.data_source, cfg.data_dir, cfg.image_size, cfg.max_images,
+                          verbose=verbose)
+    if (Path(cfg.data_dir) / "img_align_celeba").is_dir():
+        return load_celeba(Path(cfg.data_dir), cfg.image_size, cfg.max_images, verbose)
+    return load_image_folder(cfg.data_dir, cfg.image_size, cfg.max_images)
+
+
+def plot_conv_transpose(x: torch.Tensor, w: torch.Tensor, stride: int = 1, padding: int = 0):
+    """Input, kernel and `conv_transpose2d_by_hand`'s output as numbered grids, side by side."""
+    out = conv_transpose2d_by_hand(x, w, stride, padding)
+    fig, axes = subplots(1, 3, figsize=(8, 2.8), width_ratios=[len(x), len(w), len(out)])
+    for ax, m, title in zip(axes, (x, w, out), ("input x", "kernel w",
+                                                f"output (stride {stride}, padding {padding})")):
+        low, high = min(0.0, float(m.min())), float(m.max())
+        ax.imshow(m.numpy(), cmap="Blues", vmin=low, vmax=high)
+        for i in range(m.shape[0]):
+            for j in range(m.shape[1]):
+                dark = float(m[i, j]) > low + 0.6 * (high - low)          # white text on dark blue
+                ax.text(j, i, f"{float(m[i, j]):g}", ha="center", va="center", fontsize=9,
+                        color="white" if dark else "black")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_title(title, fontsize="small")
+    return fig
+
+
+# ------------------------------------------------------------------ D memorising a small set
+def hold_out(data, fraction: float = 0.1, max_held: int = 1000, seed: int = 0) -> tuple:
+    """(training data, held-out uint8 images): a random `fraction` (at most `max_held`) of the
+    faces that nobody trains on, so D's outputs on faces it has and has not seen can be compared."""
+    from dataclasses import replace
+    if not 0 < fraction < 1:
+        raise ValueError(f"fraction={fraction!r} is not allowed: use a number in (0, 1), e.g. 0.1")
+    order = torch.randperm(len(data), generator=torch.Generator().manual_seed(seed))
+    n_held = max(1, min(max_held, int(fraction * len(data))))
+    held, keep = order[:n_held], order[n_held:].sort().values
+    attributes = None if data.attributes is None else data.attributes[keep]
+    return replace(data, x=data.x[keep], attributes=attributes), data.x[held]
+
+
+class MemorisationTracker:
+    """A `GANTrainer` callback: at every logged step, mean D(x) on held-out real faces and on as
+    many training faces (each set one batch, D in train mode as it runs in training, no grad).
+    Karras et al. 2020 (ADA, Fig. 1) watch the same gap: D memorising a small training set."""
+
+    def __init__(self, train_x: torch.Tensor, held_x: torch.Tensor):
+        self.train_x, self.held_x = train_x[:len(held_x)], held_x
+        self.steps, self.d_train, self.d_held = [], [], []
+
+    @torch.no_grad()
+    def __call__(self, trainer):
+        D, device = trainer.D, trainer.device
+        for x, out in ((self.train_x, self.d_train), (self.held_x, self.d_held)):
+            out.append(float(torch.sigmoid(D(to_unit_range(x.to(device)).float())).mean()))
+        self.steps.append(trainer.step)
+
+    def plot(self):
+        fig, ax = subplots(figsize=(6.5, 3.6))
+        w = max(1, len(self.steps) // 25)                        # running mean: one batch is noisy
+        for values, label, color in ((self.d_train, "training faces (seen)", "black"),
+                                     (self.d_held, "held-out faces (never seen)", "tab:orange")):
+            smooth = torch.tensor(values).unfold(0, w, 1).mean(1).numpy() if len(values) >= w else values
+            ax.plot(self.steps[w - 1:], smooth, color=color, label=label)
+        ax.set_ylim(0, 1)
+        ax.set_xlabel("generator step")
+        ax.set_ylabel("mean D(x)")
+        ax.set_title("D on real faces it trains on vs real faces it never sees")
+        ax.legend(fontsize="small")
+        ax.grid(alpha=0.3)
+        return fig

@@ -1,0 +1,208 @@
+"""Notebook 04's helpers: transposed convolution by hand, the shape trace, build_dcgan, the face
+quality measure, the attribute classifier, the exercise checkers, and CelebA as the notebook uses it."""
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+import gankit
+from gankit import dcgan
+from gankit.data import InMemoryData
+from gankit.exercises import check_conv_transpose_size, check_dcgan_init, check_figure7
+from gankit.faces import CelebALayoutError, load_faces
+from gankit.models import dcgan_init
+
+from test_data import make_celeba, misshape, no_network  # noqa: F401 (autouse: no network, no GANKIT_OFFLINE)
+
+
+def test_by_hand_2x2_example_is_the_textbook_sum():
+    x, w = torch.tensor([[1.0, 2.0], [3.0, 4.0]]), torch.tensor([[1.0, 10.0], [100.0, 1000.0]])
+    # each input pixel stamps pixel × kernel; the four stamps overlap in the centre
+    want = torch.tensor([[1.0, 12.0, 20.0], [103.0, 1234.0, 2040.0], [300.0, 3400.0, 4000.0]])
+    assert torch.equal(dcgan.conv_transpose2d_by_hand(x, w), want)
+
+
+@pytest.mark.parametrize("size,k,stride,padding", [(2, 2, 1, 0), (2, 2, 2, 0), (3, 4, 2, 1),
+                                                   (4, 3, 3, 1), (1, 4, 1, 0), (5, 4, 2, 1)])
+def test_by_hand_equals_conv_transpose2d(size, k, stride, padding):
+    g = torch.Generator().manual_seed(size * 10 + k)
+    x, w = torch.randn(size, size, generator=g), torch.randn(k, k, generator=g)
+    layer = nn.ConvTranspose2d(1, 1, k, stride, padding, bias=False)
+    with torch.no_grad():
+        layer.weight.copy_(w[None, None])
+        want = layer(x[None, None])[0, 0]
+    got = dcgan.conv_transpose2d_by_hand(x, w, stride, padding)
+    assert got.shape == want.shape and torch.allclose(got, want, atol=1e-5)
+    assert got.shape[0] == dcgan.conv_transpose_output_size(size, k, stride, padding)
+
+
+def test_output_size_formula_matches_pytorch_and_the_dcgan_steps():
+    for size in (1, 3, 4, 7):
+        for k, s, p in ((4, 1, 0), (4, 2, 1), (3, 2, 1), (5, 3, 2)):
+            out = F.conv_transpose2d(torch.zeros(1, 1, size, size), torch.zeros(1, 1, k, k),
+                                     stride=s, padding=p)
+            assert out.shape[-1] == dcgan.conv_transpose_output_size(size, k, s, p)
+    assert dcgan.conv_transpose_output_size(1, 4, 1, 0) == 4          # z (1×1) -> 4×4
+    assert dcgan.conv_transpose_output_size(16, 4, 2, 1) == 32        # each later layer doubles
+
+
+def test_shape_trace_of_the_tutorial_generator():
+    G = gankit.DCGANGenerator(latent_dim=100, image_size=64, channels=3, ngf=64)
+    trace = dcgan.shape_trace(G, torch.zeros(2, 100, 1, 1))
+    sides = [shape for name, shape in trace if name in ("input", "ConvTranspose2d")]
+    assert sides == [(100, 1, 1), (512, 4, 4), (256, 8, 8), (128, 16, 16), (64, 32, 32), (3, 64, 64)]
+    assert trace[-1] == ("Tanh", (3, 64, 64))
+
+
+def test_build_dcgan_follows_the_config_and_trains(monkeypatch):
+    cfg = gankit.FacesConfig.from_params(profile="ci", image_size=16, seed=3)
+    G, D, kwargs = dcgan.build_dcgan(cfg, channels=1)
+    assert G.config["image_size"] == 16 and G.config["ngf"] == cfg.ngf and D.config["ndf"] == cfg.ndf
+    assert G(torch.zeros(2, cfg.latent_dim)).shape == (2, 1, 16, 16)
+    assert kwargs["betas"] == (0.5, 0.999) and kwargs["lr"] == cfg.lr and kwargs["seed"] == 3
+    data = InMemoryData(torch.randint(0, 256, (32, 1, 16, 16), dtype=torch.uint8))
+    trainer = gankit.GANTrainer(G, D, **kwargs, progress=False, log_every=2)
+    trainer.fit(data, batch_size=8, steps=4)
+    assert trainer.step == 4 and dcgan.images_per_second(trainer, 8) > 0
+    with pytest.raises(ValueError, match="channels=0"):
+        dcgan.build_dcgan(cfg, channels=0)
+
+
+def test_build_dcgan_turns_on_cudnn_benchmark_only_on_cuda(monkeypatch):
+    monkeypatch.setattr(torch.backends.cudnn, "benchmark", False)
+    cfg = gankit.FacesConfig.from_params(profile="ci")
+    dcgan.build_dcgan(cfg, 3)
+    assert torch.backends.cudnn.benchmark is (cfg.device == "cuda")
+
+
+def test_quality_measure_orders_real_fake_and_noise():
+    faces = load_faces("offline", image_size=32, verbose=False).x          # (100, 1, 32, 32)
+
+    class Copier(nn.Module):                                              # "G" that returns faces
+        latent_dim, latent = 4, "normal"
+
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(torch.zeros(1))
+
+        def forward(self, z):
+            return gankit.data.to_unit_range(faces[: len(z)]) + 0 * self.w
+
+    q = dcgan.face_quality(Copier(), faces, n=100)
+    assert q["real_vs_real"] < q["noise_vs_real"] / 5
+    assert q["memorisation_ratio"] == 0.0                                 # exact copies
+    untrained = gankit.DCGANGenerator(latent_dim=8, image_size=32, channels=1, ngf=8)
+    q_untrained = dcgan.face_quality(untrained, faces, n=100)
+    assert q_untrained["fake_vs_real"] > q["real_vs_real"]
+    assert q_untrained["memorisation_ratio"] > 0                           # no exact copies
+    noise = torch.rand(100, 1, 32, 32) * 2 - 1
+    assert dcgan.memorisation_ratio(noise, faces) > 1                     # farther than faces are
+    assert dcgan.RandomFeatures()(faces[:3]).shape == (3, 64)
+
+
+def synthetic_celeba_data(n=400):
+    """Faces whose 'Smiling' attribute is simply 'the image is bright': learnable in a few steps."""
+    g = torch.Generator().manual_seed(0)
+    bright = torch.rand(n, generator=g) < 0.5
+    x = (torch.rand(n, 3, 16, 16, generator=g) * 100 + bright[:, None, None, None] * 120).to(torch.uint8)
+    attrs = torch.stack([bright, ~bright], 1).to(torch.uint8)
+    return InMemoryData(x, attributes=attrs, attribute_names=("Smiling", "Male"))
+
+
+def test_attribute_classifier_learns_and_labels_samples():
+    data = synthetic_celeba_data()
+    clf = dcgan.train_attribute_classifier(data, names=("Smiling",), steps=25)
+    assert clf.accuracy["Smiling"] > 0.9
+    G = gankit.DCGANGenerator(latent_dim=8, image_size=16, channels=3, ngf=8)
+    z, has = dcgan.label_samples(G, clf, "Smiling", n=50)
+    assert z.shape == (50, 8) and has.shape == (50,) and has.dtype == torch.bool
+    with pytest.raises(ValueError, match="need CelebA"):
+        dcgan.train_attribute_classifier(InMemoryData(data.x), names=("Smiling",))
+    with pytest.raises(ValueError, match="Bald"):
+        dcgan.train_attribute_classifier(data, names=("Bald",))
+
+
+def test_celeba_folder_feeds_the_notebook_with_attributes(tmp_path):
+    make_celeba(tmp_path, n=8)
+    cfg = gankit.FacesConfig.from_params(profile="ci", data_source="full", data_dir=str(tmp_path))
+    data = dcgan.load_notebook_faces(cfg, verbose=False)                  # data_dir holds celeba/
+    assert data.x.shape == (8, 3, 32, 32) and data.source.startswith("CelebA")
+    assert "Smiling" in data.attribute_names and data.attributes.shape == (8, 40)
+    direct = dcgan.load_notebook_faces(gankit.FacesConfig.from_params(
+        profile="ci", data_dir=str(tmp_path / "celeba")), verbose=False)  # data_dir is CelebA
+    assert torch.equal(direct.x, data.x) and torch.equal(direct.attributes, data.attributes)
+    G, D, _ = dcgan.build_dcgan(cfg, data.x.shape[1])
+    assert D(gankit.data.to_unit_range(data.x)).shape == (8,)
+    misshape(tmp_path / "celeba", "nested one level too deep")
+    with pytest.raises(CelebALayoutError, match="one folder too deep.*quota exceeded"):
+        dcgan.load_notebook_faces(cfg, verbose=False)
+
+
+def test_any_face_folder_through_data_dir(tmp_path):
+    make_celeba(tmp_path, n=3)
+    folder = tmp_path / "celeba" / "img_align_celeba"                    # just jpgs, no attributes
+    data = dcgan.load_notebook_faces(gankit.FacesConfig.from_params(profile="ci", data_dir=str(folder)))
+    assert data.x.shape == (3, 3, 32, 32) and data.attributes is None
+
+
+# ------------------------------------------------------------------ the exercise checkers
+def test_check_conv_transpose_size(capsys):
+    assert check_conv_transpose_size(lambda n, k, s, p: (n - 1) * s - 2 * p + k)
+    assert capsys.readouterr().out.startswith("✓ transposed-convolution output size")
+    assert not check_conv_transpose_size(lambda n, k, s, p: (n - 1) * s - p + k)
+    assert "2·padding" in capsys.readouterr().out
+    assert not check_conv_transpose_size(lambda n, k, s, p: (n + 2 * p - k) // s + 1)   # conv's
+    assert "✗" in capsys.readouterr().out
+
+
+def test_check_dcgan_init(capsys):
+    assert check_dcgan_init(dcgan_init)
+    assert capsys.readouterr().out.startswith("✓ DCGAN init")
+
+    def conv_only(m):
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(m.weight, 0.0, 0.02)
+    assert not check_dcgan_init(conv_only)                            # batch norm left as it was
+    assert "batch norm" in capsys.readouterr().out
+
+    def std_02(m):
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d)):
+            nn.init.normal_(m.weight, 0.0, 0.2)
+        elif isinstance(m, nn.BatchNorm2d):
+            nn.init.normal_(m.weight, 1.0, 0.02)
+            nn.init.zeros_(m.bias)
+    assert not check_dcgan_init(std_02)
+    assert "0.02" in capsys.readouterr().out
+
+
+def test_check_figure7(capsys):
+    assert check_figure7(lambda z, a, b, c: z[a].mean(0) - z[b].mean(0) + z[c].mean(0))
+    assert capsys.readouterr().out.startswith("✓ Figure-7 arithmetic")
+    assert not check_figure7(lambda z, a, b, c: z[a[0]] - z[b[0]] + z[c[0]])   # no average
+    assert not check_figure7(lambda z, a, b, c: (z[a] - z[b] + z[c]).mean(0)[None])
+    assert "✗" in capsys.readouterr().out
+
+
+def test_hold_out_splits_disjointly_and_keeps_attributes():
+    data = synthetic_celeba_data(50)
+    train, held = dcgan.hold_out(data, fraction=0.2, seed=1)
+    assert len(train) == 40 and held.shape == (10, 3, 16, 16)
+    assert train.attributes.shape == (40, 2) and train.attribute_names == data.attribute_names
+    rows = {tuple(x.flatten().tolist()) for x in data.x}
+    seen = {tuple(x.flatten().tolist()) for x in train.x} | {tuple(x.flatten().tolist()) for x in held}
+    assert seen == rows                                                   # nothing lost, none twice
+    with pytest.raises(ValueError, match="fraction=1"):
+        dcgan.hold_out(data, fraction=1)
+
+
+def test_memorisation_tracker_records_d_on_seen_and_unseen_faces():
+    data = InMemoryData(torch.randint(0, 256, (40, 1, 16, 16), dtype=torch.uint8))
+    train, held = dcgan.hold_out(data, fraction=0.25)
+    G = gankit.DCGANGenerator(latent_dim=8, image_size=16, channels=1, ngf=8)
+    D = gankit.DCGANDiscriminator(image_size=16, channels=1, ndf=8)
+    tracker = dcgan.MemorisationTracker(train.x, held)
+    trainer = gankit.GANTrainer(G, D, progress=False, log_every=1, callbacks=[tracker])
+    trainer.fit(train, batch_size=10, steps=3)
+    assert tracker.steps == [1, 2, 3] and len(tracker.d_train) == len(tracker.d_held) == 3
+    assert all(0 < v < 1 for v in tracker.d_train + tracker.d_held)
+    assert len(tracker.plot().axes[0].lines) == 2
