@@ -1,0 +1,159 @@
+"""gankit.conditional: the conditional GAN of notebook 05 (shapes, labels honoured, EMA, saving)."""
+import pytest
+import torch
+
+import gankit
+from gankit.conditional import (ProjectionDiscriminator, build_conditional_gan,
+                                digit_grid, evaluate_digits, generate, latent_for_seeds,
+                                parse_digits, render_number)
+from gankit.data import InMemoryData
+from gankit.mnist import GeneratorEMA
+from gankit.models import MLPGenerator
+
+
+@pytest.fixture
+def cfg():
+    return gankit.ConditionalMnistConfig.from_params(profile="ci", hidden_G=(16,), hidden_D=(16,))
+
+
+class RecordingG(torch.nn.Module):
+    """A stand-in G that remembers its inputs: x = mean(z) + y, broadcast to an image."""
+    latent_dim, num_classes = 3, 10
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.ones(()))
+        self.calls = []
+
+    def forward(self, z, y):
+        self.calls.append((z.clone(), y.clone()))
+        return (z.mean(1) + y)[:, None, None, None].expand(-1, 1, 28, 28) * self.w
+
+
+def test_models_have_the_conditional_shapes(cfg):
+    G, D = build_conditional_gan(cfg)
+    z, y = torch.randn(5, cfg.latent_dim), torch.tensor([0, 1, 2, 3, 9])
+    x = G(z, y)
+    assert x.shape == (5, 1, 28, 28) and x.abs().max() <= 1
+    assert D(x, y).shape == (5,)
+    assert G.num_classes == 10 and G.latent_dim == cfg.latent_dim
+
+
+def test_projection_score_depends_on_the_label():
+    D = ProjectionDiscriminator(data_shape=(1, 4, 4), hidden=(8,), num_classes=3)
+    x = torch.randn(2, 1, 4, 4)
+    same = D(x, torch.tensor([0, 0]))
+    assert not torch.allclose(same, D(x, torch.tensor([2, 2])))
+    # the label term is embed(y)·φ(x): removing the embedding leaves the unconditional score
+    with torch.no_grad():
+        D.embed.weight.zero_()
+    assert torch.allclose(D(x, torch.tensor([0, 0])), D(x, torch.tensor([2, 2])))
+
+
+def test_grid_rows_are_digits_and_columns_share_z():
+    G = RecordingG()
+    grid = digit_grid(G, n_styles=4, seed=7)
+    assert grid.shape == (40, 1, 28, 28)
+    z, y = G.calls[0]
+    assert y.tolist() == [d for d in range(10) for _ in range(4)]
+    assert torch.equal(z[0], z[4]) and torch.equal(z[3], z[39])   # column j: one z for all rows
+    assert not torch.equal(z[0], z[1])
+    assert torch.equal(z[:4], latent_for_seeds(G, range(7, 11)))
+
+
+def test_number_uses_one_z_for_all_its_digits():
+    G = RecordingG()
+    images = render_number(G, "2 0 2 6", seed=3)
+    z, y = G.calls[0]
+    assert images.shape == (4, 1, 28, 28) and y.tolist() == [2, 0, 2, 6]
+    assert torch.equal(z, z[:1].expand(4, -1))
+
+
+@pytest.mark.parametrize("text, match", [("12a", "'a'"), ("", "empty"), ("3.5", "'.'"),
+                                         ("1" * 21, "at most 20"), (7, "string")])
+def test_parse_digits_names_bad_input(text, match):
+    with pytest.raises(ValueError, match=match):
+        parse_digits(text)
+
+
+def test_parse_digits():
+    assert parse_digits(" 90 1") == [9, 0, 1]
+
+
+def test_evaluation_reports_accuracy_per_digit():
+    from gankit.classifier import MnistClassifier
+    classifier = MnistClassifier().eval()
+    G = MLPGenerator(latent_dim=4, hidden=(8,), num_classes=10)
+    m = evaluate_digits(G, classifier, real=torch.randint(0, 256, (50, 1, 28, 28), dtype=torch.uint8),
+                        n_per_digit=5)
+    assert len(m["per_digit_accuracy"]) == 10
+    assert m["class_accuracy"] == pytest.approx(sum(m["per_digit_accuracy"]) / 10)
+    assert m["frechet_distance"] >= 0 and sum(m["class_histogram"]) == 50
+    with pytest.raises(ValueError, match="n_per_digit"):
+        evaluate_digits(G, classifier, n_per_digit=0)
+
+
+def test_saved_conditional_generator_round_trips(cfg, tmp_path):
+    G, _ = build_conditional_gan(cfg)
+    G_ema = GeneratorEMA(G).G
+    gankit.save_generator(G_ema, tmp_path / "generator.pt")
+    G2 = gankit.load_generator(tmp_path / "generator.pt")
+    z, y = torch.randn(6, cfg.latent_dim), torch.arange(6)
+    assert G2.num_classes == 10 and not G2.training
+    assert torch.equal(generate(G_ema, z, y), G2(z, y))
+
+
+def quadrant_data(n=1024, side=8):
+    """4 classes: a bright quadrant (class k = quadrant k) on a dark 8×8 image, as uint8."""
+    y = torch.arange(n) % 4
+    x = torch.zeros(n, 1, side, side, dtype=torch.uint8)
+    h = side // 2
+    for k in range(4):
+        r, c = divmod(k, 2)
+        x[y == k, :, r * h:(r + 1) * h, c * h:(c + 1) * h] = 255
+    return InMemoryData(x, y, source="quadrants", num_classes=4)
+
+
+def brightest_quadrant(x):
+    h = x.shape[-1] // 2
+    means = torch.stack([x[:, 0, r * h:(r + 1) * h, c * h:(c + 1) * h].mean((1, 2))
+                         for r in range(2) for c in range(2)], 1)
+    return means.argmax(1)
+
+
+def test_a_short_run_honours_the_labels():
+    """G must learn to put the bright quadrant where y says: 4 classes, chance is 0.25."""
+    gankit.seed_everything(0)
+    data = quadrant_data()
+    G = MLPGenerator(latent_dim=8, data_shape=(1, 8, 8), hidden=(32,), num_classes=4)
+    D = ProjectionDiscriminator(data_shape=(1, 8, 8), hidden=(32,), num_classes=4)
+    ema = GeneratorEMA(G, 0.9)
+    trainer = gankit.GANTrainer(G, D, lr=2e-3, progress=False, log_every=5, callbacks=[ema])
+    y = torch.arange(200) % 4
+    z = torch.randn(200, 8)
+    before = (brightest_quadrant(generate(ema.G, z, y)) == y).float().mean()
+    trainer.fit(data, batch_size=64, steps=150)
+    after = (brightest_quadrant(generate(ema.G, z, y)) == y).float().mean()
+    assert before < 0.5 and after > 0.8, (before, after)
+
+
+def test_config_profiles_and_bad_values():
+    for profile in ("ci", "cpu", "gpu"):
+        cfg = gankit.ConditionalMnistConfig.from_params(profile=profile)
+        assert cfg.epochs > 0 and 0 < cfg.min_accuracy <= 1
+    for name, value in [("min_accuracy", 1.5), ("min_accuracy", "high"), ("n_per_digit", 0),
+                        ("ema_decay", 1.0)]:
+        with pytest.raises(ValueError, match=name):
+            gankit.ConditionalMnistConfig.from_params(profile="ci", **{name: value})
+
+
+def test_exercise_checkers_accept_the_answer_and_catch_mistakes(capsys):
+    import torch.nn.functional as F
+
+    from gankit.exercises import check_label_maps, check_projection_score
+    assert check_label_maps(lambda y, n, h, w: F.one_hot(y, n).float()[:, :, None, None]
+                            .expand(-1, -1, h, w))
+    assert not check_label_maps(lambda y, n, h, w: torch.zeros(len(y), n, h, w))
+    assert check_projection_score(lambda phi, w, b, embed, y: phi @ w + b + (embed[y] * phi).sum(1))
+    assert not check_projection_score(lambda phi, w, b, embed, y: phi @ w + b)
+    assert "Hint" in capsys.readouterr().out
