@@ -175,7 +175,8 @@ def headline(metrics: dict, limit: int = 6) -> str:
         for sub, v in pairs:
             if isinstance(v, (int, float, str)) or v is None:
                 label = key if sub is None else f"{key}.{sub}"
-                items.append(f"{label}={round(v, 4) if isinstance(v, float) else v}")
+                text = str(round(v, 4) if isinstance(v, float) else v)
+                items.append(f"{label}={text if len(text) <= 40 else text[:37] + '...'}")
     return ", ".join(items[:limit]) + (" …" if len(items) > limit else "")
 
 
