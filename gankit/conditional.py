@@ -23,6 +23,7 @@ import matplotlib.pyplot as plt
 import torch
 from torch import nn
 
+from . import models
 from .classifier import classify, digit_metrics
 from .models import MLPGenerator
 from .plots import image_grid
@@ -79,12 +80,7 @@ def latent_for_seeds(G: nn.Module, seeds) -> torch.Tensor:
 @torch.no_grad()
 def generate(G: nn.Module, z: torch.Tensor, y) -> torch.Tensor:
     """G(z, y) in eval mode on G's device, returned on the CPU: (N, 1, 28, 28) in [-1, 1]."""
-    device = next(G.parameters()).device
-    was_training = G.training
-    G.eval()
-    x = G(z.to(device), torch.as_tensor(y, device=device).long()).cpu()
-    G.train(was_training)
-    return x
+    return models.generate(G, z, y)
 
 
 def digit_grid(G: nn.Module, n_styles: int = 10, seed: int = 0) -> torch.Tensor:

@@ -25,6 +25,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from . import models
 from .data import to_unit_range
 from .metrics import frechet_distance, nearest_neighbours
 from .models import DCGANDiscriminator, DCGANGenerator, sample_latent
@@ -164,12 +165,8 @@ def face_quality(G: nn.Module, real: torch.Tensor, n: int = 1000, seed: int = 0)
 @torch.no_grad()
 def generate(G: nn.Module, n: int, seed: int = 0, batch_size: int = 256) -> torch.Tensor:
     """n samples of G in eval mode from a seeded z, on the CPU (G's mode is restored)."""
-    was_training, device = G.training, next(G.parameters()).device
     z = sample_latent(G, n, "cpu", torch.Generator().manual_seed(seed))
-    G.eval()
-    x = torch.cat([G(zb.to(device)).float().cpu() for zb in z.split(batch_size)])
-    G.train(was_training)
-    return x
+    return models.generate(G, z, batch_size=batch_size)
 
 
 def plot_nearest_neighbours(fake: torch.Tensor, real: torch.Tensor, n: int = 8):
@@ -240,10 +237,7 @@ def label_samples(G: nn.Module, classifier: AttributeClassifier, name: str, n: i
                   seed: int = 0) -> tuple:
     """(z (n, latent_dim), has (n,) bool): which of G's faces the classifier calls `name`."""
     z = sample_latent(G, n, "cpu", torch.Generator().manual_seed(seed))
-    device, was_training = next(G.parameters()).device, G.training
-    G.eval()
-    logits = torch.cat([classifier(G(zb.to(device)).float().cpu()) for zb in z.split(256)])
-    G.train(was_training)
+    logits = torch.cat([classifier(x) for x in models.generate(G, z).split(256)])
     return z, logits[:, classifier.names.index(name)] > 0
 
 
@@ -251,11 +245,8 @@ def label_samples(G: nn.Module, classifier: AttributeClassifier, name: str, n: i
 def plot_attribute_shift(G: nn.Module, z: torch.Tensor, direction: torch.Tensor, strength: float,
                          name: str = "attribute"):
     """Top row: G(z); bottom row: G(z + strength·direction), the same faces moved along it."""
-    device, was_training = next(G.parameters()).device, G.training
-    G.eval()
     moved = z + strength * direction.to(z)                                # (n, latent_dim)
-    x = G(torch.cat([z, moved]).to(device)).float().cpu()
-    G.train(was_training)
+    x = models.generate(G, torch.cat([z, moved]))
     fig, ax = subplots(figsize=(1.1 * len(z) + 0.4, 2.9))
     show_images(x, nrow=len(z), ax=ax)
     ax.set_title(f"new faces (top) and the same z + {strength:+.1f} × the '{name}' direction "

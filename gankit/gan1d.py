@@ -26,7 +26,7 @@ from scipy import special, stats
 
 from .losses import discriminator_loss, generator_loss
 from .metrics import jsd, optimal_discriminator, value_function, virtual_criterion
-from .models import sample_latent
+from .models import eval_mode, sample_latent
 from .plots import DATA, DISC, GEN, subplots
 from .validate import check_count, check_number
 
@@ -48,11 +48,9 @@ def latent_grid(G, n: int) -> np.ndarray:
 @torch.no_grad()
 def on_grid(model, t) -> np.ndarray:
     """A 1D model (G(z) -> x, or D(x) -> score) at the points t, in eval mode, as float64."""
-    was_training = model.training
-    model.eval()
     device = next(model.parameters()).device
-    out = model(torch.as_tensor(np.asarray(t), dtype=torch.float32, device=device)[:, None])
-    model.train(was_training)
+    with eval_mode(model):
+        out = model(torch.as_tensor(np.asarray(t), dtype=torch.float32, device=device)[:, None])
     return out.double().flatten().cpu().numpy()
 
 

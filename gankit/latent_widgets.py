@@ -14,7 +14,7 @@ import numpy as np
 import torch
 
 from .latent import interpolate, lerp, slerp, vector_arithmetic
-from .models import sample_latent
+from .models import generate, sample_latent
 from .plots import image_grid, subplots
 from .widgets import Panel
 
@@ -25,19 +25,6 @@ def latent_from_seed(G, seed: int, n: int = 1) -> torch.Tensor:
     return sample_latent(G, n, "cpu", torch.Generator().manual_seed(int(seed)))
 
 
-@torch.no_grad()
-def generate(G, z: torch.Tensor, y=None, device=None) -> torch.Tensor:
-    """G(z) (or G(z, y) with one label for all rows) in eval mode, as float images on the CPU.
-    G's train/eval mode is restored afterwards (batch norm must not use this batch's statistics)."""
-    device = device or next(G.parameters()).device
-    z = z.to(device)
-    labels = None if y is None else torch.full((len(z),), int(y), dtype=torch.long, device=device)
-    was_training = G.training
-    G.eval()
-    try:
-        return G(z, labels).float().cpu()
-    finally:
-        G.train(was_training)
 
 
 def _image(ax, x, nrow=8, title=None):
@@ -51,12 +38,12 @@ def _image(ax, x, nrow=8, title=None):
 
 
 # ----------------------------------------------------------------------------- interpolation
-def plot_interpolation(G, z0, z1, t=0.5, method="slerp", n_frames=8, y=None, device=None):
+def plot_interpolation(G, z0, z1, t=0.5, method="slerp", n_frames=8, y=None):
     """G(z_t) large, |z_t| along both paths (the typical shell sqrt(d) marked), and a strip of
     n_frames frames from z0 to z1 along `method`."""
     path = interpolate(z0, z1, n_frames, method)
     z_t = (lerp if method == "lerp" else slerp)(z0, z1, float(t))
-    images = generate(G, torch.cat([z_t[None], path]), y, device)
+    images = generate(G, torch.cat([z_t[None], path]), y)
     fig = subplots(figsize=(8.4, 4.6))[0]
     fig.clear()
     grid = fig.add_gridspec(2, 2, height_ratios=[2.2, 1], width_ratios=[1, 1.5])
@@ -82,7 +69,7 @@ def _plot_norms(ax, z0, z1, t, method):
 
 
 def interpolation_widget(G, seed_a: int = 0, seed_b: int = 1, method: str = "slerp",
-                         n_frames: int = 8, y=None, device=None) -> Panel:
+                         n_frames: int = 8, y=None) -> Panel:
     """Two seeds give z_a and z_b; lerp/slerp buttons and a slider t in [0, 1] show G(z_t) large,
     beside the strip of n_frames frames along the path. `y`: the fixed label of a conditional G."""
     interpolate(torch.zeros(2), torch.ones(2), n_frames, method)       # one-line errors up front
@@ -94,7 +81,7 @@ def interpolation_widget(G, seed_a: int = 0, seed_b: int = 1, method: str = "sle
 
     def render():
         z0, z1 = latent_from_seed(G, a.value)[0], latent_from_seed(G, b.value)[0]
-        return plot_interpolation(G, z0, z1, t.value, how.value, n_frames, y, device)
+        return plot_interpolation(G, z0, z1, t.value, how.value, n_frames, y)
     return Panel([a, b, how, t], render)
 
 
@@ -112,20 +99,19 @@ def parse_indices(text: str, n: int, name: str) -> list:
     return numbers
 
 
-def plot_arithmetic(G, z, a, b, c, noise=0.25, n_neighbours=8, seed=0, device=None,
-                    message=""):
+def plot_arithmetic(G, z, a, b, c, noise=0.25, n_neighbours=8, seed=0, message=""):
     """The numbered sample grid (left), G(mean z) of each concept, and A - B + C in the centre of
     its noisy neighbours (right), as in DCGAN's Fig. 7. With `message`, the grid and the message."""
     fig = subplots(figsize=(10, 5))[0]
     fig.clear()
     grid = fig.add_gridspec(2, 4, width_ratios=[2.6, 1, 1, 1], height_ratios=[1, 1.7])
-    _numbered_grid(fig.add_subplot(grid[:, 0]), generate(G, z, None, device))
+    _numbered_grid(fig.add_subplot(grid[:, 0]), generate(G, z))
     if message:
         fig.suptitle(message, color="tab:red", fontsize=10)
         return fig
     result = vector_arithmetic(z, a, b, c, n_neighbours, noise, torch.Generator().manual_seed(seed))
     means = torch.stack([z[a].mean(0), z[b].mean(0), z[c].mean(0)])
-    images = generate(G, torch.cat([means, result]), None, device)
+    images = generate(G, torch.cat([means, result]))
     for k, (name, idx) in enumerate((("A", a), ("B", b), ("C", c))):
         _image(fig.add_subplot(grid[0, 1 + k]), images[k:k + 1], 1,
                f"{name}: mean z of\n#{', #'.join(map(str, idx))}")
@@ -162,8 +148,7 @@ def _numbered_grid(ax, images: torch.Tensor):
 
 
 def arithmetic_widget(G, n_samples: int = 36, seed: int = 0, per_concept: int = 3,
-                      noise: float = 0.25, n_neighbours: int = 8, device=None,
-                      concepts=None) -> Panel:
+                      noise: float = 0.25, n_neighbours: int = 8, concepts=None) -> Panel:
     """DCGAN Fig. 7 on any G: a numbered grid of n_samples; the student types the numbers of the
     exemplars of concepts A, B and C and clicks "combine" to see A - B + C with its noisy
     neighbours. `concepts`: the preset (a, b, c) lists; default the first 3 × per_concept samples.
@@ -186,8 +171,8 @@ def arithmetic_widget(G, n_samples: int = 36, seed: int = 0, per_concept: int = 
             message.value = ""
         except ValueError as error:
             message.value = f"<span style='color:#c00'>{error}</span>"
-            return plot_arithmetic(G, z, None, None, None, device=device, message=str(error))
-        return plot_arithmetic(G, z, a, b, c, noise, n_neighbours, seed, device)
+            return plot_arithmetic(G, z, None, None, None, message=str(error))
+        return plot_arithmetic(G, z, a, b, c, noise, n_neighbours, seed)
 
     panel = Panel([button], render)
     panel.children = [widgets.HBox(boxes), button, message, panel.out]

@@ -5,7 +5,7 @@
 - `build_mnist_gan(cfg)`: our recipe from an `MnistConfig`, as (G, D, `GANTrainer` arguments).
   It was found by measurement on 2 shared CPU cores (notebook 03, section 2, and
   benchmarks/mnist_speed.py): a narrower MLP (one hidden layer fewer on each side) at a 10x larger
-  learning rate, batch 64, and an exponential moving average of G's weights.
+  learning rate, batch 128, and an exponential moving average of G's weights.
 - `GeneratorEMA`: a `GANTrainer` callback keeping that average (Yazıcı et al. 2019, "The Unusual
   Effectiveness of Averaging in GAN Training"): G's weights oscillate around a good point while
   G and D chase each other; their running mean sits nearer to it.
@@ -21,7 +21,7 @@ import torch
 from .classifier import classify, digit_metrics
 from .data import to_unit_range
 from .metrics import nearest_neighbours
-from .models import MLPDiscriminator, MLPGenerator
+from .models import MLPDiscriminator, MLPGenerator, generate
 from .plots import image_grid, subplots
 from .validate import check_count
 
@@ -89,13 +89,8 @@ def final_generator(trainer):
 def sample(G, n: int, seed: int = 0, batch_size: int = 1000) -> torch.Tensor:
     """n samples (n, 1, 28, 28) on the CPU from a fixed z (the same for every G with this seed)."""
     check_count("n", n)
-    device = next(G.parameters()).device
     z = torch.randn(n, G.latent_dim, generator=torch.Generator().manual_seed(seed))
-    was_training = G.training
-    G.eval()
-    out = torch.cat([G(chunk.to(device)).float().cpu() for chunk in z.split(batch_size)])
-    G.train(was_training)
-    return out
+    return generate(G, z, batch_size=batch_size)
 
 
 def evaluate_digits(G, classifier, real, n: int = 2000, seed: int = 0) -> dict:
@@ -130,11 +125,7 @@ def pick_concepts(G, z, classifier, a_digit: int = 7, b_digit: int = 7, c_digit:
     a_digit, the per_concept with the most ink (A); those called b_digit with the least ink (B);
     those called c_digit with the least ink (C). Ink = mean brightness. Returns (a, b, c) lists
     of row numbers of z, disjoint; a ValueError says which digit is missing from the grid."""
-    with torch.no_grad():
-        was_training = G.training
-        G.eval()
-        images = G(z.to(next(G.parameters()).device)).float().cpu()
-        G.train(was_training)
+    images = generate(G, z)
     digits, ink = classify(classifier, images), (images + 1).mean((1, 2, 3)) / 2
     taken: list = []
 

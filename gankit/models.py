@@ -17,6 +17,7 @@ Conventions shared by every model here:
 from __future__ import annotations
 
 import math
+from contextlib import contextmanager
 import numbers
 
 import torch
@@ -220,6 +221,31 @@ def sample_latent(G: nn.Module, n: int, device=None, generator: torch.Generator 
     if G.latent == "uniform":
         return torch.rand(shape, device=device, generator=generator)
     return torch.randn(shape, device=device, generator=generator)
+
+
+@contextmanager
+def eval_mode(model: nn.Module):
+    """`model.eval()` inside the block, then back to the mode it had: sampling must use batch
+    norm's running statistics (not the batch's own) and no dropout, without ending training."""
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+
+
+@torch.no_grad()
+def generate(G: nn.Module, z: torch.Tensor, y=None, batch_size: int = 1000) -> torch.Tensor:
+    """G(z), or G(z, y), in eval mode on G's device, as float32 on the CPU, `batch_size` rows at a
+    time. y is one label per row, or one int for every row."""
+    device = next(G.parameters()).device
+    with eval_mode(G):
+        if y is None:
+            return torch.cat([G(zb.to(device)).float().cpu() for zb in z.split(batch_size)])
+        y = torch.as_tensor(y, dtype=torch.long, device=device).expand(len(z))
+        return torch.cat([G(zb.to(device), yb).float().cpu()
+                          for zb, yb in zip(z.split(batch_size), y.split(batch_size))])
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -99,3 +99,16 @@ def test_latent_priors():
 def test_bad_model_arguments(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+def test_generate_samples_in_eval_mode_in_chunks_and_restores_the_mode():
+    from gankit.models import generate
+    G = DCGANGenerator(latent_dim=8, image_size=16, channels=1, ngf=8, num_classes=3).train()
+    z = torch.randn(7, 8)
+    x = generate(G, z, y=2, batch_size=3)                  # one label for every row, 3 chunks
+    assert G.training and x.shape == (7, 1, 16, 16) and x.device.type == "cpu"
+    with torch.no_grad():
+        expected = G.eval()(z, torch.full((7,), 2))        # eval: running batch-norm statistics
+    torch.testing.assert_close(x, expected)
+    G.train()
+    torch.testing.assert_close(generate(G, z, y=torch.full((7,), 2)), expected)
