@@ -45,8 +45,8 @@ from torchvision import transforms
 
 import gankit
 from gankit.classifier import get_mnist_classifier
-from gankit.conditional import build_conditional_gan, evaluate_digits
-from gankit.mnist import GeneratorEMA
+from gankit.lessons.conditional_gan import build_conditional_gan, evaluate_digits
+from gankit.callbacks import GeneratorEMA
 from gankit.data import load_mnist
 
 RESULTS = Path(__file__).resolve().parent / "results" / "cgan_speed_cpu.json"

@@ -48,13 +48,13 @@ def worker(model: str, batch: int, warmup: int, steps: int, threads: int) -> Non
     torch.set_num_threads(threads)
     with distributed.process_group() as (rank, world):
         if model == "mnist":
-            from gankit.mnist import build_mnist_gan
+            from gankit.lessons.mnist_mlp_gan import build_mnist_gan
             cfg = gankit.MnistConfig.from_params(profile="cpu", batch_size=batch)
             data = load_mnist("offline", verbose=False)
             gankit.seed_everything(0)
             G, D, kwargs = build_mnist_gan(cfg)          # notebook 03's recipe
         else:
-            from gankit.dcgan import build_dcgan
+            from gankit.lessons.dcgan_faces import build_dcgan
             cfg = gankit.FacesConfig.from_params(profile="cpu", batch_size=batch)
             data = load_faces("offline", image_size=cfg.image_size, verbose=False)
             gankit.seed_everything(0)

@@ -11,7 +11,7 @@ Fréchet distance between classifier features of the samples and of the 5,000 re
   beta1 0.5, batch 128, a DataLoader over a Dataset that turns each digit into a PIL image and
   applies ToTensor + Normalize((0.5,), (0.5,)) (what torchvision's MNIST does), D on the real
   and the detached fake batch, then G with "real" labels on the same fake batch.
-- ours: `gankit.mnist.build_mnist_gan(MnistConfig cpu profile)` trained by `gankit.GANTrainer`
+- ours: `gankit.lessons.mnist_mlp_gan.build_mnist_gan(MnistConfig cpu profile)` trained by `gankit.GANTrainer`
   on the preloaded digits; samples from its EMA generator.
 
     python benchmarks/mnist_speed.py            # about 10 minutes (seeds to 480 s, ours to 120 s)
@@ -37,7 +37,8 @@ from torchvision import transforms
 import gankit
 from gankit.classifier import digit_metrics, get_mnist_classifier
 from gankit.data import load_mnist
-from gankit.mnist import build_mnist_gan, final_generator, lecture_models, sample
+from gankit.callbacks import final_generator
+from gankit.lessons.mnist_mlp_gan import build_mnist_gan, lecture_models, sample
 
 SEED = 0
 N_EVAL = 2000
@@ -173,7 +174,7 @@ def main():
     start = time.perf_counter()
     print("seeds' recipe (lecture MLP, DataLoader, BCE, Adam 2e-4, batch 128):")
     seeds = run_seeds(data.x, clf, data.x, seeds_at)
-    print("ours (gankit.mnist.build_mnist_gan, cpu profile, GANTrainer, EMA of G):")
+    print("ours (gankit.lessons.mnist_mlp_gan.build_mnist_gan, cpu profile, GANTrainer, EMA of G):")
     ours = run_ours(data, clf, data.x, ours_at)
     info.update(load_average_at_end=list(os.getloadavg()),
                 seconds=round(time.perf_counter() - start, 1))

@@ -1,23 +1,29 @@
 """gankit: the machinery behind a six-notebook course on Generative Adversarial Networks.
 
-Modules, each one concern (read them beside the notebooks):
-    device   - CUDA/MPS/CPU choice, seeding, mixed precision
-    config   - typed run configurations and the ci / cpu / gpu profiles
-    data     - data sets preloaded as tensors (MNIST), batching by index, data sources
-    faces    - CelebA, LFW, scikit-image's offline faces, any folder of images
-    toy      - exact 1D/2D targets with pdf, cdf and inverse cdf
-    models   - MLP and DCGAN generators and discriminators (conditional too)
-    losses   - minimax, non-saturating, Wasserstein (clipping, gradient penalty), hinge
-    train    - the one training loop (Algorithm 1), checkpoints, Ctrl-C and NaN handling
-    history  - what the loop records for plots
-    metrics  - D*, V(D, G), C(G), JSD, W1, ring coverage, Fréchet distance, nearest neighbours
-    classifier - an independent digit classifier: class coverage, accuracy, Fréchet features
-    plots    - image grids, curves, progress animations
-    io       - save/load generators and checkpoints, metrics.json, artifacts folders
-    distributed - torchrun + DistributedDataParallel: process group, per-rank seeds, stopping together
-    launch   - `python -m gankit train`: a notebook's training outside Jupyter, under torchrun too
-    dcgan    - notebook 04: transposed convolution by hand, build_dcgan, face quality, attributes
-    face_widgets - notebook 04: moving faces along a CelebA attribute direction
+Three tiers (see tests/test_layout.py, which keeps them so):
+
+gankit/ - the core, shared by every notebook and tested against the papers:
+    device       CUDA/MPS/CPU choice, seeding, mixed precision
+    validate     one-line errors naming the parameter, the value and what is allowed
+    config       typed run configurations and the ci / cpu / gpu profiles
+    data, faces  MNIST and faces preloaded as tensors, batching by index, data sources
+    toy          exact 1D/2D targets with pdf, cdf and inverse cdf
+    models       MLP and DCGAN generators and discriminators (conditional too)
+    losses       minimax, non-saturating, Wasserstein (clipping, gradient penalty), hinge
+    train        the one training loop (Algorithm 1), checkpoints, Ctrl-C and NaN handling
+    callbacks    what changes training as it runs: an average of G, a decay of G's learning rate
+    history      what the loop records for plots
+    metrics      D*, V(D, G), C(G), JSD, W1, ring coverage, Fréchet distance, nearest neighbours
+    classifier   an independent digit classifier: class coverage, accuracy, Fréchet features
+    latent       lerp, slerp, concept means, attribute directions
+    plots        image grids, curves, progress animations
+    widgets      the Panel every widget is built on; latent interpolation and arithmetic widgets
+    io           save/load generators and checkpoints, metrics.json, artifacts folders
+    distributed  torchrun + DistributedDataParallel: process group, per-rank seeds, stopping together
+    exercises    check / compare: a student's function against a reference, in one line
+gankit/lessons/ - one module per notebook (inverse_cdf, gan_1d, mnist_mlp_gan, dcgan_faces,
+    conditional_gan, wgan): its recipe, figures, widgets and exercise checkers
+gankit/cli/ - `python -m gankit run` (notebooks under papermill) and `python -m gankit train`
 """
 from .config import (ConditionalMnistConfig, FacesConfig, Gan1DConfig, InverseCDFConfig,
                      MnistConfig, RunConfig, WGANConfig, resolve_profile)

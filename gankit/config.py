@@ -145,7 +145,7 @@ class MnistConfig(RunConfig):
     """03 and 05: MLP (and conditional) GANs on MNIST digits."""
 
     latent_dim: int = 100                 # dimension of z
-    # 03's recipe (gankit.mnist.build_mnist_gan); measured in notebook 03 and benchmarks/mnist_speed.py
+    # 03's recipe (gankit.lessons.mnist_mlp_gan.build_mnist_gan); measured in notebook 03 and benchmarks/mnist_speed.py
     hidden_G: tuple = (256, 512)          # G's hidden widths (the lecture's: 256, 512, 1024)
     hidden_D: tuple = (512, 256)          # D's hidden widths (the lecture's: 1024, 512, 256)
     dropout: float = 0.3                  # D's dropout, as in the lecture

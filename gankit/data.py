@@ -25,6 +25,7 @@ from typing import Iterator, Optional
 import numpy as np
 import torch
 
+from gankit.io import project_root
 from gankit.validate import check_choice
 
 
@@ -106,7 +107,6 @@ FULL_TIMEOUT_S = 60.0   # "full" waits longer, but never forever, for a slow mir
 
 def default_data_dir() -> Path:
     """<project>/data, wherever the notebook runs from (notebooks run inside notebooks/)."""
-    from .io import project_root
     return project_root() / "data"
 
 
@@ -238,17 +238,3 @@ def _try_full_mnist(data_dir: str, source: str, verbose: bool) -> Optional[tuple
 
 def _mnist_data(x: torch.Tensor, y: torch.Tensor, source: str, device) -> InMemoryData:
     return InMemoryData(x, y, source=source, num_classes=10).to(device)
-
-
-# --- faces ---------------------------------------------------------------------------------------
-
-def __getattr__(name: str):
-    """`from gankit.data import load_faces` works although faces live in gankit/faces.py.
-
-    A lazy look-up (PEP 562) instead of an import at the top: gankit.faces imports this module,
-    so importing it back here at load time would be circular.
-    """
-    if name in ("load_faces", "load_image_folder", "CelebALayoutError"):
-        from gankit import faces
-        return getattr(faces, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

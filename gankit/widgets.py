@@ -1,10 +1,12 @@
-"""Interactive widgets for the notebooks: small factories that wire ipywidgets controls to a picture.
+"""Interactive widgets: the `Panel` every notebook's widgets are built on, and the latent widgets
+(interpolation, DCGAN Figure-7 arithmetic) that any image generator can use (03 MNIST, 04 faces).
+Each lesson's own widgets live in its module in `gankit.lessons`.
 
 Conventions (every widget here follows them; add new ones the same way, one factory per widget):
 
 1. A widget is a factory `name(...) -> Panel`. It builds its controls and hands `Panel` a
    `render()` that returns a matplotlib Figure for the controls' current values. The drawing lives
-   in the topic's module (`gankit.inverse_cdf`, `gankit.gan1d`, `gankit.plots`, ...), so a notebook
+   in the lesson's module (`gankit.lessons.inverse_cdf`, ...) or in `gankit.plots`, so a notebook
    or a test can draw the same picture without a widget.
 2. Only ipywidgets APIs that exist in both 7.x (Colab) and 8.x: IntSlider, FloatSlider,
    SelectionSlider, Dropdown, ToggleButtons, Button, Output, HBox/VBox;
@@ -24,11 +26,16 @@ from __future__ import annotations
 import base64
 import io
 
+import math
+
 import ipywidgets as widgets
 import matplotlib.pyplot as plt
+import numpy as np
+import torch
 
-from .gan1d import Figure1Recorder, plot_snapshot
-from .inverse_cdf import plot_inverse_cdf
+from .latent import interpolate, lerp, slerp, vector_arithmetic
+from .models import generate, sample_latent
+from .plots import image_grid, subplots
 
 
 def figure_png(fig) -> bytes:
@@ -67,31 +74,163 @@ class Panel(widgets.VBox):
         return self.png                    # the picture where no widget can run (see convention 4)
 
 
-# ----------------------------------------------------------------------------- 01
-
-def inverse_cdf_explorer(targets: dict, z: float = 0.3) -> Panel:
-    """01: pick a target, move z, and see x = F^-1(z) traced on the CDF and on the mapping picture.
-
-    `targets` maps names to `gankit.toy` distributions, e.g. {"normal": Gaussian1D(), ...}.
-    """
-    if not targets:
-        raise ValueError("inverse_cdf_explorer needs at least one target, e.g. "
-                         "{'normal': gankit.toy.Gaussian1D()}")
-    target = widgets.Dropdown(options=list(targets), description="target")
-    z_slider = widgets.FloatSlider(value=z, min=0.01, max=0.99, step=0.01, description="z",
-                                   continuous_update=False)
-    return Panel([target, z_slider],
-                 lambda: plot_inverse_cdf(targets[target.value], z_slider.value, target.value))
+# ====================================================================== latent widgets: any generator
+# ----------------------------------------------------------------------------- generating
+def latent_from_seed(G, seed: int, n: int = 1) -> torch.Tensor:
+    """n latent vectors (n, d) drawn on the CPU from `seed`: the same z on every device."""
+    return sample_latent(G, n, "cpu", torch.Generator().manual_seed(int(seed)))
 
 
-# ----------------------------------------------------------------------------- 02
 
-def figure1_scrubber(recorder: Figure1Recorder, index: int = -1) -> Panel:
-    """02: a slider over the recorded training steps; each position draws that step's Figure-1
-    panel (p_data, p_g, D, D*, z -> x) beside the trajectory of C(G), with the step marked."""
-    if not recorder.snapshots:
-        raise ValueError("the recorder holds no snapshots yet: train with it as a callback first")
-    options = [(str(snap.step), i) for i, snap in enumerate(recorder.snapshots)]
-    slider = widgets.SelectionSlider(options=options, value=range(len(options))[index],
-                                     description="step", continuous_update=False)
-    return Panel([slider], lambda: plot_snapshot(recorder, slider.value))
+
+def _image(ax, x, nrow=8, title=None):
+    """Draw (N, C, H, W) images in [-1, 1] as one grid, grey for one channel, no ticks."""
+    grid = image_grid(x, nrow)
+    ax.imshow(grid, cmap="gray" if grid.ndim == 2 else None, vmin=0, vmax=1)
+    ax.set_axis_off()
+    if title:
+        ax.set_title(title, fontsize=9)
+    return grid
+
+
+# ----------------------------------------------------------------------------- interpolation
+def plot_interpolation(G, z0, z1, t=0.5, method="slerp", n_frames=8, y=None):
+    """G(z_t) large, |z_t| along both paths (the typical shell sqrt(d) marked), and a strip of
+    n_frames frames from z0 to z1 along `method`."""
+    path = interpolate(z0, z1, n_frames, method)
+    z_t = (lerp if method == "lerp" else slerp)(z0, z1, float(t))
+    images = generate(G, torch.cat([z_t[None], path]), y)
+    fig = subplots(figsize=(8.4, 4.6))[0]
+    fig.clear()
+    grid = fig.add_gridspec(2, 2, height_ratios=[2.2, 1], width_ratios=[1, 1.5])
+    _image(fig.add_subplot(grid[0, 0]), images[:1], 1, f"G(z_t), t = {t:.2f} ({method})")
+    _plot_norms(fig.add_subplot(grid[0, 1]), z0, z1, t, method)
+    _image(fig.add_subplot(grid[1, :]), images[1:], n_frames,
+           f"{n_frames} frames from z_a (left) to z_b (right) along {method}")
+    return fig
+
+
+def _plot_norms(ax, z0, z1, t, method):
+    ts = torch.linspace(0, 1, 101)
+    for name, fn, style in (("lerp", lerp, "--"), ("slerp", slerp, "-")):
+        ax.plot(ts.numpy(), fn(z0, z1, ts).norm(dim=1).numpy(), style, label=name,
+                lw=2.5 if name == method else 1.2)
+    ax.axhline(math.sqrt(len(z0)), color="grey", ls=":", label="√d: where N(0, I) samples lie")
+    ax.axvline(t, color="black", lw=0.8)
+    ax.set_xlabel("t")
+    ax.set_ylabel("|z_t|")
+    ax.set_ylim(0, None)
+    ax.set_title("length of z along the path", fontsize=9)
+    ax.legend(fontsize=7, loc="lower center")
+
+
+def interpolation_widget(G, seed_a: int = 0, seed_b: int = 1, method: str = "slerp",
+                         n_frames: int = 8, y=None) -> Panel:
+    """Two seeds give z_a and z_b; lerp/slerp buttons and a slider t in [0, 1] show G(z_t) large,
+    beside the strip of n_frames frames along the path. `y`: the fixed label of a conditional G."""
+    interpolate(torch.zeros(2), torch.ones(2), n_frames, method)       # one-line errors up front
+    a = widgets.IntText(value=seed_a, description="seed a")
+    b = widgets.IntText(value=seed_b, description="seed b")
+    how = widgets.ToggleButtons(options=["lerp", "slerp"], value=method, description="path")
+    t = widgets.FloatSlider(value=0.5, min=0.0, max=1.0, step=0.05, description="t",
+                            continuous_update=False)
+
+    def render():
+        z0, z1 = latent_from_seed(G, a.value)[0], latent_from_seed(G, b.value)[0]
+        return plot_interpolation(G, z0, z1, t.value, how.value, n_frames, y)
+    return Panel([a, b, how, t], render)
+
+
+# ----------------------------------------------------------------------------- arithmetic
+def parse_indices(text: str, n: int, name: str) -> list:
+    """"0, 4 7" -> [0, 4, 7]; a one-line ValueError for anything that is not 1+ numbers in 0..n-1."""
+    parts = text.replace(",", " ").split()
+    if not parts or not all(p.isdigit() for p in parts):
+        raise ValueError(f"{name}: type sample numbers separated by commas, e.g. 0, 4, 7 "
+                         f"(got {text!r})")
+    numbers = [int(p) for p in parts]
+    bad = [k for k in numbers if k >= n]
+    if bad:
+        raise ValueError(f"{name}: {bad} not in the grid: the samples are numbered 0..{n - 1}")
+    return numbers
+
+
+def plot_arithmetic(G, z, a, b, c, noise=0.25, n_neighbours=8, seed=0, message=""):
+    """The numbered sample grid (left), G(mean z) of each concept, and A - B + C in the centre of
+    its noisy neighbours (right), as in DCGAN's Fig. 7. With `message`, the grid and the message."""
+    fig = subplots(figsize=(10, 5))[0]
+    fig.clear()
+    grid = fig.add_gridspec(2, 4, width_ratios=[2.6, 1, 1, 1], height_ratios=[1, 1.7])
+    _numbered_grid(fig.add_subplot(grid[:, 0]), generate(G, z))
+    if message:
+        fig.suptitle(message, color="tab:red", fontsize=10)
+        return fig
+    result = vector_arithmetic(z, a, b, c, n_neighbours, noise, torch.Generator().manual_seed(seed))
+    means = torch.stack([z[a].mean(0), z[b].mean(0), z[c].mean(0)])
+    images = generate(G, torch.cat([means, result]))
+    for k, (name, idx) in enumerate((("A", a), ("B", b), ("C", c))):
+        _image(fig.add_subplot(grid[0, 1 + k]), images[k:k + 1], 1,
+               f"{name}: mean z of\n#{', #'.join(map(str, idx))}")
+    _image(fig.add_subplot(grid[1, 1:]), _centre_first(images[3:]), _side(len(images) - 3),
+           "A − B + C (centre), with noise ±{:g} around it".format(noise))
+    return fig
+
+
+def _side(n: int) -> int:
+    """Columns of a square-ish grid of n images."""
+    return math.ceil(math.sqrt(n))
+
+
+def _centre_first(images: torch.Tensor) -> torch.Tensor:
+    """Put row 0 (the result) in the middle of a square grid of the rows (3×3 for 1 + 8)."""
+    n = len(images)
+    side = math.isqrt(n)
+    if side * side != n or side % 2 == 0:
+        return images                              # no single centre: keep the order
+    order = list(range(1, n))
+    order.insert(n // 2, 0)
+    return images[order]
+
+
+def _numbered_grid(ax, images: torch.Tensor):
+    """The samples in a square-ish grid, each with its number in the top-left corner."""
+    nrow = math.ceil(math.sqrt(len(images)))
+    _image(ax, images, nrow, "samples: type their numbers as A, B, C")
+    h, w = images.shape[-2:]
+    for k in range(len(images)):
+        row, col = divmod(k, nrow)
+        ax.text(col * (w + 2) + 2, row * (h + 2) + 2, str(k), fontsize=6 if nrow > 8 else 7,
+                va="top", color="black", bbox=dict(facecolor="yellow", alpha=0.6, pad=0.3, lw=0))
+
+
+def arithmetic_widget(G, n_samples: int = 36, seed: int = 0, per_concept: int = 3,
+                      noise: float = 0.25, n_neighbours: int = 8, concepts=None) -> Panel:
+    """DCGAN Fig. 7 on any G: a numbered grid of n_samples; the student types the numbers of the
+    exemplars of concepts A, B and C and clicks "combine" to see A - B + C with its noisy
+    neighbours. `concepts`: the preset (a, b, c) lists; default the first 3 × per_concept samples.
+    Bad numbers give a message in the widget, not an exception."""
+    vector_arithmetic(torch.zeros(1, 2), [0], [0], [0], n_neighbours, noise)   # errors up front
+    if n_samples < 3 or per_concept < 1 or 3 * per_concept > n_samples:
+        raise ValueError(f"n_samples={n_samples!r}, per_concept={per_concept!r} are not allowed: "
+                         f"need 1 <= per_concept and 3 * per_concept <= n_samples")
+    z = latent_from_seed(G, seed, n_samples)
+    if concepts is None:
+        concepts = [list(range(k * per_concept, (k + 1) * per_concept)) for k in range(3)]
+    boxes = [widgets.Text(value=", ".join(map(str, idx)), description=name)
+             for name, idx in zip(("A", "B", "C"), concepts)]
+    message = widgets.HTML(value="")
+    button = widgets.Button(description="combine A − B + C")
+
+    def render():
+        try:
+            a, b, c = (parse_indices(box.value, n_samples, box.description) for box in boxes)
+            message.value = ""
+        except ValueError as error:
+            message.value = f"<span style='color:#c00'>{error}</span>"
+            return plot_arithmetic(G, z, None, None, None, message=str(error))
+        return plot_arithmetic(G, z, a, b, c, noise, n_neighbours, seed)
+
+    panel = Panel([button], render)
+    panel.children = [widgets.HBox(boxes), button, message, panel.out]
+    panel.z, panel.boxes, panel.button, panel.message = z, boxes, button, message
+    return panel

@@ -1,13 +1,13 @@
-"""gankit.conditional: the conditional GAN of notebook 05 (shapes, labels honoured, EMA, saving)."""
+"""gankit.lessons.conditional_gan: the conditional GAN of notebook 05 (shapes, labels honoured, EMA, saving)."""
 import pytest
 import torch
 
 import gankit
-from gankit.conditional import (ProjectionDiscriminator, build_conditional_gan,
+from gankit.lessons.conditional_gan import (ProjectionDiscriminator, build_conditional_gan,
                                 digit_grid, evaluate_digits, generate, latent_for_seeds,
                                 parse_digits, render_number)
 from gankit.data import InMemoryData
-from gankit.mnist import GeneratorEMA
+from gankit.callbacks import GeneratorEMA
 from gankit.models import MLPGenerator
 
 
@@ -150,7 +150,7 @@ def test_config_profiles_and_bad_values():
 def test_exercise_checkers_accept_the_answer_and_catch_mistakes(capsys):
     import torch.nn.functional as F
 
-    from gankit.exercises import check_label_maps, check_projection_score
+    from gankit.lessons.conditional_gan import check_label_maps, check_projection_score
     assert check_label_maps(lambda y, n, h, w: F.one_hot(y, n).float()[:, :, None, None]
                             .expand(-1, -1, h, w))
     assert not check_label_maps(lambda y, n, h, w: torch.zeros(len(y), n, h, w))

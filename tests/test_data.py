@@ -19,7 +19,8 @@ import torchvision
 from PIL import Image
 from torchvision import transforms
 
-from gankit.data import InMemoryData, load_faces, load_mnist, resolve_data_source
+from gankit.data import InMemoryData, load_mnist, resolve_data_source
+from gankit.faces import load_faces
 from gankit.faces import (CELEBA_PAGE, CelebALayoutError, load_image_folder, square_resize)
 
 CELEBA_ATTRIBUTES = (
@@ -135,7 +136,7 @@ def test_auto_without_network_in_a_network_namespace(tmp_path):
     if shutil.which("unshare") is None or subprocess.run(
             ["unshare", "-rn", "true"], capture_output=True).returncode != 0:
         pytest.skip("unshare -rn (a user + network namespace) is not available here")
-    code = ("from gankit.data import load_mnist, load_faces\n"
+    code = ("from gankit.data import load_mnist\nfrom gankit.faces import load_faces\n"
             f"print(load_mnist('auto', data_dir={str(tmp_path)!r}).source)\n"
             f"print(load_faces('auto', data_dir={str(tmp_path)!r}, image_size=16).source)\n")
     env = {k: v for k, v in os.environ.items() if k != "GANKIT_OFFLINE"}

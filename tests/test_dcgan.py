@@ -6,9 +6,9 @@ import torch.nn.functional as F
 from torch import nn
 
 import gankit
-from gankit import dcgan
+from gankit.lessons import dcgan_faces as dcgan
 from gankit.data import InMemoryData
-from gankit.exercises import check_conv_transpose_size, check_dcgan_init, check_figure7
+from gankit.lessons.dcgan_faces import check_conv_transpose_size, check_dcgan_init, check_figure7
 from gankit.faces import CelebALayoutError, load_faces
 from gankit.models import dcgan_init
 

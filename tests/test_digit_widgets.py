@@ -1,8 +1,8 @@
-"""gankit.digit_widgets, headless: set a control's value, assert the picture (or message) changed."""
+"""gankit.lessons.conditional_gan's widgets, headless: set a control's value, assert the picture (or message) changed."""
 import pytest
 import torch
 
-from gankit.digit_widgets import digit_picker, number_writer
+from gankit.lessons.conditional_gan import digit_picker, number_writer
 from gankit.models import MLPGenerator
 
 

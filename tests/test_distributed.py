@@ -21,7 +21,7 @@ import torch.multiprocessing as mp
 import gankit
 from gankit import GANTrainer, distributed, seed_everything
 from gankit.data import InMemoryData
-from gankit.launch import main as train_main
+from gankit.cli.train import main as train_main
 from gankit.models import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator
 
 WORLD = 2

@@ -3,8 +3,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from gankit.exercises import (check_bisection, check_exponential_icdf, check_optimal_discriminator,
-                              check_value_function)
+from gankit.lessons.gan_1d import check_optimal_discriminator, check_value_function
+from gankit.lessons.inverse_cdf import check_bisection, check_exponential_icdf
 
 
 def test_exponential_icdf(capsys):

@@ -1,7 +1,7 @@
 """Notebook 06's exercise checkers: right answers pass, the usual mistakes get a useful line."""
 import torch
 
-from gankit.exercises import check_critic_loss, check_gradient_penalty, check_weight_clipping
+from gankit.lessons.wgan import check_critic_loss, check_gradient_penalty, check_weight_clipping
 
 
 def test_critic_loss(capsys):

@@ -5,9 +5,9 @@ import pytest
 import torch
 
 import gankit
-from gankit.dcgan import plot_attribute_shift
-from gankit.face_widgets import attribute_widget
-from gankit.latent_widgets import arithmetic_widget, interpolation_widget
+from gankit.lessons.dcgan_faces import plot_attribute_shift
+from gankit.lessons.dcgan_faces import attribute_widget
+from gankit.widgets import arithmetic_widget, interpolation_widget
 from gankit.models import sample_latent
 from gankit.widgets import figure_png
 
@@ -56,7 +56,7 @@ def test_attribute_widget_refuses_bad_input(G):
 
 
 def test_latent_widgets_work_on_colour_faces(G):
-    """gankit.latent_widgets is shared with notebook 03; here: it draws 3-channel DCGAN faces."""
+    """gankit.widgets' latent widgets are shared with notebook 03; here: it draws 3-channel DCGAN faces."""
     panel = interpolation_widget(G, 0, 1, n_frames=5)
     before = panel.png
     panel.children[3].value = 0.9

@@ -1,4 +1,4 @@
-"""gankit.gan1d against the theory it draws: the change of variables, D* (Prop. 1), C(G) (Thm. 1),
+"""gankit.lessons.gan_1d against the theory it draws: the change of variables, D* (Prop. 1), C(G) (Thm. 1),
 the inner loop of Algorithm 1 with G frozen, and the two generator losses' gradients."""
 import numpy as np
 import pytest
@@ -6,7 +6,7 @@ import torch
 from scipy import stats
 
 from gankit import GANTrainer, seed_everything
-from gankit.gan1d import (LOG4, Figure1Recorder, discriminator_curve, generator_density,
+from gankit.lessons.gan_1d import (LOG4, Figure1Recorder, discriminator_curve, generator_density,
                           generator_loss_curves, latent_grid, mode_masses, on_grid,
                           plot_criterion, plot_figure1_panels, plot_generator_losses,
                           plot_snapshot, sampler, train_discriminator)

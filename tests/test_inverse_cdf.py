@@ -1,10 +1,10 @@
-"""gankit.inverse_cdf: the pictures of notebook 01 and the monotone network learned from sorted samples."""
+"""gankit.lessons.inverse_cdf: the pictures of notebook 01 and the monotone network learned from sorted samples."""
 import numpy as np
 import pytest
 import torch
 from scipy import stats
 
-from gankit.inverse_cdf import (MonotoneMLP, fit_monotone, ks_distance_of_monotone, plot_inverse_cdf,
+from gankit.lessons.inverse_cdf import (MonotoneMLP, fit_monotone, ks_distance_of_monotone, plot_inverse_cdf,
                                 plot_mapping, plot_samples_vs_pdf, quantile_pairs)
 from gankit.toy import Exponential1D, Gaussian1D, GaussianMixture1D
 

@@ -4,7 +4,7 @@ import base64
 import pytest
 import torch
 
-from gankit.latent_widgets import (arithmetic_widget, interpolation_widget, latent_from_seed,
+from gankit.widgets import (arithmetic_widget, interpolation_widget, latent_from_seed,
                                    parse_indices, plot_interpolation)
 from gankit.models import DCGANGenerator, MLPGenerator
 from gankit.widgets import figure_png

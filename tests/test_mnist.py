@@ -4,9 +4,9 @@ import torch
 import torch.nn.functional as F
 
 import gankit
-from gankit import mnist
+from gankit.lessons import mnist_mlp_gan as mnist
 from gankit.data import InMemoryData, load_mnist
-from gankit.exercises import check_generator_loss, check_slerp
+from gankit.lessons.mnist_mlp_gan import check_generator_loss, check_slerp
 from gankit.latent import slerp
 
 

@@ -1,4 +1,4 @@
-"""gankit.ring: the three ring recipes, the tracker's measurements, and the figures (tiny runs)."""
+"""gankit.lessons.wgan (the ring): the three ring recipes, the tracker's measurements, and the figures (tiny runs)."""
 from dataclasses import replace
 
 import matplotlib.pyplot as plt
@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from gankit import WGANConfig
-from gankit.ring import (RingTracker, critic_on_grid, critic_weights, interpolate_grad_norms,
+from gankit.lessons.wgan import (RingTracker, critic_on_grid, critic_weights, interpolate_grad_norms,
                          plot_coverage, plot_diagnosis, plot_interpolate_grad_norms,
                          plot_ring_maps, plot_target, plot_weight_histograms, ring_models,
                          ring_recipes, train_ring)

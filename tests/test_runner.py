@@ -4,7 +4,7 @@ import json
 import nbformat
 import pytest
 
-from gankit import runner
+from gankit.cli import run as runner
 from gankit.__main__ import main as gankit_main
 
 

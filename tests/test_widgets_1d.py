@@ -5,10 +5,12 @@ import numpy as np
 import pytest
 import torch
 
-from gankit.gan1d import Figure1Recorder, plot_snapshot
-from gankit.inverse_cdf import plot_inverse_cdf
+from gankit.lessons.gan_1d import Figure1Recorder, plot_snapshot
+from gankit.lessons.inverse_cdf import plot_inverse_cdf
 from gankit.toy import Exponential1D, Gaussian1D, GaussianMixture1D
-from gankit.widgets import Panel, figure1_scrubber, figure_png, inverse_cdf_explorer
+from gankit.lessons.gan_1d import figure1_scrubber
+from gankit.lessons.inverse_cdf import inverse_cdf_explorer
+from gankit.widgets import Panel, figure_png
 
 from conftest import toy_pair
 

@@ -1,4 +1,4 @@
-"""The 8-Gaussian ring of notebook 06: three GANs with one seed and one budget, and what to watch.
+"""Notebook 06 (`notebooks/06_wgan.ipynb`), the 8-Gaussian ring: three GANs with one seed and one budget, and what to watch.
 
 Papers: Metz et al. 2017 (the ring; a vanilla GAN hopping between its modes), Srivastava et al.
 2017 (VEEGAN: modes covered and the fraction of high-quality samples), Arjovsky, Chintala & Bottou
@@ -17,6 +17,7 @@ penalty on the gradient norm at interpolates does better).
   `plot_interpolate_grad_norms`, `plot_diagnosis` (the loss curves beside the one curve that
   reveals a failure), and for MNIST `plot_estimate_and_quality` (the critic's W1 estimate
   against the Fréchet distance).
+- Exercise checkers: `check_critic_loss`, `check_weight_clipping`, `check_gradient_penalty`.
 """
 from __future__ import annotations
 
@@ -26,11 +27,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from .device import seed_everything
-from .metrics import ring_coverage
-from .models import MLPDiscriminator, MLPGenerator
-from .plots import DATA, GEN, subplots
-from .train import GANTrainer
+from gankit.device import seed_everything
+from gankit.exercises import check
+from gankit.metrics import ring_coverage
+from gankit.models import MLPDiscriminator, MLPGenerator
+from gankit.plots import DATA, GEN, subplots
+from gankit.train import GANTrainer
 
 RUN_COLORS = {"vanilla": "tab:red", "wgan_clip": "tab:orange", "wgan_gp": "tab:purple"}
 RUN_TITLES = {"vanilla": "vanilla GAN (non-saturating)", "wgan_clip": "WGAN, weight clipping",
@@ -350,3 +352,93 @@ def plot_estimate_and_quality(history, quality, floor=None):
              title="one point per checkpoint")
     ax_s.grid(alpha=0.3)
     return fig
+
+
+# ------------------------------------------------------------ exercise checkers (06)
+def _critic_scores(seed: int):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(16, generator=g) + 1.0, torch.randn(16, generator=g) - 1.0
+
+
+def check_critic_loss(critic_loss) -> bool:
+    """06: critic_loss(f_real, f_fake) -> the loss the critic descends (WGAN, Algorithm 1)."""
+    from gankit.losses import discriminator_loss
+    inputs = [(torch.tensor([2.0, 1.0, 0.5]), torch.tensor([-1.0, 0.0, 0.5])),
+              _critic_scores(0), (torch.tensor([0.3]), torch.tensor([0.3]))]
+    return check(critic_loss, lambda f_real, f_fake: discriminator_loss("wasserstein", f_real, f_fake),
+                 inputs, "critic loss",
+                 hint="the critic descends mean f(G(z)) − mean f(x): raw scores, no log, no sigmoid")
+
+
+def _toy_critic(seed: int, data_shape=(2,)):
+    """A small MLP critic whose weights and biases reach well beyond ±0.5."""
+    from gankit.models import MLPDiscriminator
+    D = MLPDiscriminator(data_shape=data_shape, hidden=(8, 8), dropout=0)
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in D.parameters():
+            p.copy_(torch.randn(p.shape, generator=g))
+    return D
+
+
+def check_weight_clipping(clip_weights) -> bool:
+    """06: clip_weights(D, c) clamps every parameter of D to [-c, c] in place (WGAN, Alg. 1 line 7)."""
+    from gankit.losses import clip_weights as reference
+
+    def clipped(fn, c):
+        D = _toy_critic(seed=6)
+        fn(D, c)
+        return torch.cat([p.detach().flatten() for p in D.parameters()])   # all weights and biases
+
+    inputs = [(0.01,), (0.5,), (2.0,)]
+    return check(lambda c: clipped(clip_weights, c), lambda c: clipped(reference, c), inputs,
+                 "weight clipping", hint="clamp every parameter (weights and biases) to [-c, c] in "
+                 "place, e.g. p.clamp_(-c, c) for p in D.parameters() under torch.no_grad()")
+
+
+def _penalty_inputs():
+    g = torch.Generator().manual_seed(7)
+    points = (_toy_critic(1), torch.randn(32, 2, generator=g), torch.randn(32, 2, generator=g), 0)
+    images = (_toy_critic(2, (1, 4, 4)), torch.randn(16, 1, 4, 4, generator=g),
+              torch.randn(16, 1, 4, 4, generator=g), 1)
+    return [points, images]
+
+
+def check_gradient_penalty(gradient_penalty) -> bool:
+    """06: gradient_penalty(D, x_real, x_fake, eps) -> E[(||grad D(x̂)||₂ − 1)²] (WGAN-GP, Eq. 3),
+    with x̂ = eps·x_real + (1 − eps)·x_fake; eps has shape (N, 1, ...), one number per sample.
+    Checked against `gankit.losses.gradient_penalty` with the same eps, in value and in its
+    gradient with respect to D's weights (which the critic's optimiser needs)."""
+    from gankit.losses import gradient_penalty as reference
+
+    def eps_for(x, seed):                 # drawn exactly as gankit draws it
+        return torch.rand(len(x), *[1] * (x.dim() - 1), generator=torch.Generator().manual_seed(seed))
+
+    def student(D, x_real, x_fake, seed):
+        return gradient_penalty(D, x_real, x_fake, eps_for(x_real, seed))
+
+    def want(D, x_real, x_fake, seed):
+        return reference(D, x_real, x_fake, generator=torch.Generator().manual_seed(seed))
+
+    def weight_grad(fn):
+        def run(D, x_real, x_fake, seed):
+            penalty = fn(D, x_real, x_fake, seed)
+            if not (isinstance(penalty, torch.Tensor) and penalty.requires_grad):
+                return torch.tensor([float("nan")])
+            return torch.autograd.grad(penalty, D.net[0].weight)[0]
+        return run
+
+    name = "gradient penalty"
+    hint = ("x̂ = eps·x_real + (1 − eps)·x_fake with requires_grad; torch.autograd.grad(D(x̂).sum(), "
+            "x̂, create_graph=True); the norm over all of a sample's values (flatten(1)); mean of "
+            "(norm − 1)²")
+    inputs = _penalty_inputs()
+    if not check(student, want, inputs, name, verbose=False):
+        return check(student, want, inputs, name, hint)          # prints what differs
+    if not check(weight_grad(student), weight_grad(want), inputs, name, verbose=False, atol=1e-5):
+        print(f"✗ {name}: the value is right, but the critic's optimiser cannot descend it: its "
+              f"gradient with respect to D's weights is missing or wrong. Hint: pass "
+              f"create_graph=True to torch.autograd.grad")
+        return False
+    print(f"✓ {name}: correct on {len(inputs)} inputs (value and gradient with respect to D's weights)")
+    return True

@@ -1,4 +1,4 @@
-"""Notebook 01: a generator is a function that pushes noise to data, X = F^-1(U).
+"""Notebook 01 (`notebooks/01_inverse_cdf.ipynb`): a generator is a function that pushes noise to data, X = F^-1(U).
 
 If U ~ U(0, 1) and G is increasing, then F_X(x) = P[G(U) <= x] = P[U <= G^-1(x)] = G^-1(x), so
 X = G(U) has the CDF F exactly when G = F^-1 (the inverse-transform method; e.g. Devroye 1986,
@@ -11,7 +11,9 @@ Non-Uniform Random Variate Generation, Thm. 2.1). The targets with their F and F
 - `plot_samples_vs_pdf`: a histogram of samples over the density;
 - `quantile_pairs`, `MonotoneMLP`, `fit_monotone`: in 1D, sorting n samples gives points
   (u_i, x_(i)) on F^-1 (the empirical quantile function); an increasing network fitted to them is a
-  generator learned from data alone, without F.
+  generator learned from data alone, without F;
+- `inverse_cdf_explorer`: the notebook's widget; `check_exponential_icdf`, `check_bisection`:
+  its exercise checkers.
 """
 from __future__ import annotations
 
@@ -21,10 +23,13 @@ import time
 import numpy as np
 import torch
 import torch.nn.functional as F
+import ipywidgets as widgets
 from torch import nn
 
-from .plots import DATA, GEN, subplots
-from .validate import check_count, check_number
+from gankit.exercises import check
+from gankit.plots import DATA, GEN, subplots
+from gankit.validate import check_count, check_number
+from gankit.widgets import Panel
 
 HIGHLIGHT = "tab:orange"     # the one z the widget moves
 
@@ -216,3 +221,48 @@ def plot_learned_inverse(dist, u, x, net, n_dots: int = 400):
     plot_samples_vs_pdf(dist, fake, ax=ax_s, label="samples G(U) of the network",
                         title="the network as a generator")
     return fig
+
+
+# ------------------------------------------------------------ exercise checkers (01)
+def check_exponential_icdf(student) -> bool:
+    """01: `student(u, rate)` should be F^-1 of Exp(rate), i.e. x with u = 1 - exp(-rate x)."""
+    from gankit.toy import Exponential1D
+    inputs = [(np.array([0.1, 0.5, 0.9]), 1.0), (np.array([0.01, 0.25, 0.75, 0.99]), 2.5),
+              (np.array(0.5), 0.5), (np.linspace(0.001, 0.999, 7), 4.0)]
+    return check(student, lambda u, rate: Exponential1D(rate).icdf(u), inputs,
+                 "exponential F⁻¹", hint="solve u = 1 − exp(−rate·x) for x; np.log1p(−u) is "
+                 "log(1 − u), accurate for small u")
+
+
+def check_bisection(student) -> bool:
+    """01: `student(cdf, u, lo, hi)` should return the x in [lo, hi] with cdf(x) = u (to 1e-6),
+    for an increasing cdf with cdf(lo) < u < cdf(hi): F^-1 where no closed form exists."""
+    from scipy import optimize
+
+    from gankit.toy import Exponential1D, Gaussian1D, GaussianMixture1D
+    mixture = GaussianMixture1D()
+    inputs = [(mixture.cdf, 0.3, -10.0, 10.0), (mixture.cdf, 0.5, -10.0, 10.0),
+              (mixture.cdf, 0.97, -10.0, 10.0), (Gaussian1D(1.0, 2.0).cdf, 0.1, -20.0, 20.0),
+              (Exponential1D(2.0).cdf, 0.8, 0.0, 10.0)]
+
+    def want(cdf, u, lo, hi):             # scipy's root finder: an independent second answer
+        return optimize.brentq(lambda x: cdf(x) - u, lo, hi, xtol=1e-12)
+    return check(student, want, inputs, "F⁻¹ by bisection", atol=1e-6, rtol=0,
+                 hint="keep lo < x < hi with cdf(lo) < u <= cdf(hi); at each step test the "
+                 "midpoint m: if cdf(m) < u then lo = m, else hi = m; stop when hi − lo < 1e-9")
+
+
+# ------------------------------------------------------------ widget (01)
+def inverse_cdf_explorer(targets: dict, z: float = 0.3) -> Panel:
+    """01: pick a target, move z, and see x = F^-1(z) traced on the CDF and on the mapping picture.
+
+    `targets` maps names to `gankit.toy` distributions, e.g. {"normal": Gaussian1D(), ...}.
+    """
+    if not targets:
+        raise ValueError("inverse_cdf_explorer needs at least one target, e.g. "
+                         "{'normal': gankit.toy.Gaussian1D()}")
+    target = widgets.Dropdown(options=list(targets), description="target")
+    z_slider = widgets.FloatSlider(value=z, min=0.01, max=0.99, step=0.01, description="z",
+                                   continuous_update=False)
+    return Panel([target, z_slider],
+                 lambda: plot_inverse_cdf(targets[target.value], z_slider.value, target.value))

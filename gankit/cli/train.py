@@ -15,14 +15,15 @@ from pathlib import Path
 
 import torch
 
-from . import distributed
-from .config import PROFILES, FacesConfig, MnistConfig
-from .data import DATA_SOURCES, load_mnist
-from .device import seed_everything
-from .io import is_main_process, save_generator, write_metrics
-from .dcgan import build_dcgan
-from .mnist import build_mnist_gan, final_generator
-from .train import GANTrainer
+from gankit import distributed
+from gankit.config import PROFILES, FacesConfig, MnistConfig
+from gankit.data import DATA_SOURCES, load_mnist
+from gankit.device import seed_everything
+from gankit.io import is_main_process, save_generator, write_metrics
+from gankit.callbacks import final_generator
+from gankit.lessons.dcgan_faces import build_dcgan
+from gankit.lessons.mnist_mlp_gan import build_mnist_gan
+from gankit.train import GANTrainer
 
 PROG = "python -m gankit train"
 MODELS = ("dcgan", "mnist")
@@ -141,7 +142,7 @@ def build(args, cfg, verbose: bool) -> tuple:
     """(data, G, D, trainer arguments) of the notebook's recipe."""
     with distributed.main_process_first():     # one download, one cache file, then the rest read
         if args.model == "dcgan":
-            from .faces import load_faces
+            from gankit.faces import load_faces
             data = load_faces(cfg.data_source, cfg.data_dir, cfg.image_size, max_images=cfg.max_images,
                               verbose=verbose)
         else:
@@ -175,7 +176,7 @@ def train(args, cfg, data, G, D, kwargs) -> int:
 
 def write_outputs(out: Path, model: str, cfg, trainer, data, world: int) -> None:
     """generator.pt, metrics.json and samples.png, on rank 0 only."""
-    from .plots import save_images
+    from gankit.plots import save_images
     history, G = trainer.history, final_generator(trainer)   # MNIST: the average of G
     with torch.no_grad():
         samples = G.eval()(trainer.fixed_z, trainer.fixed_y).float().cpu()

@@ -1,4 +1,4 @@
-"""Notebook 04: DCGAN on faces — transposed convolutions, the model pair, a quality measure for
+"""Notebook 04 (`notebooks/04_dcgan_faces.ipynb`): DCGAN on faces — transposed convolutions, the model pair, a quality measure for
 faces that works offline, and attribute directions from CelebA's labels.
 
 Papers: Radford, Metz & Chintala 2016, "DCGAN" (the guidelines, N(0, 0.02) init, Adam 2e-4 with
@@ -15,22 +15,28 @@ distance of FID); Goodfellow et al. 2014, Fig. 2 (nearest training neighbours).
   ratio of nearest-neighbour distances in pixel space.
 - `train_attribute_classifier`, `label_samples`: a small CNN trained on CelebA's real faces and
   labels (e.g. Smiling) labels generated faces, so that `gankit.latent.attribute_direction` can
-  average their z.
+  average their z;
+- `attribute_widget`: faces moved along an attribute direction; `check_conv_transpose_size`,
+  `check_dcgan_init`, `check_figure7`: the exercise checkers.
 """
 from __future__ import annotations
 
 import math
 
+import ipywidgets as widgets
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from . import models
-from .data import to_unit_range
-from .metrics import frechet_distance, nearest_neighbours
-from .models import DCGANDiscriminator, DCGANGenerator, sample_latent
-from .plots import show_images, subplots
-from .validate import check_count
+from gankit import models
+from gankit.data import to_unit_range
+from gankit.exercises import check
+from gankit.metrics import frechet_distance, nearest_neighbours
+from gankit.models import DCGANDiscriminator, DCGANGenerator, sample_latent
+from gankit.plots import show_images, subplots
+from gankit.validate import check_count, check_number
+from gankit.widgets import Panel
 
 
 # ------------------------------------------------------------------ transposed convolution
@@ -263,7 +269,7 @@ def load_notebook_faces(cfg, verbose: bool = True):
     """
     from pathlib import Path
 
-    from .faces import load_celeba, load_faces, load_image_folder
+    from gankit.faces import load_celeba, load_faces, load_image_folder
     if cfg.data_dir is None or (Path(cfg.data_dir) / "celeba").is_dir():
         return load_faces(cfg.data_source, cfg.data_dir, cfg.image_size, cfg.max_images,
                           verbose=verbose)
@@ -335,3 +341,109 @@ class MemorisationTracker:
         ax.legend(fontsize="small")
         ax.grid(alpha=0.3)
         return fig
+
+
+# ------------------------------------------------------------ exercise checkers (04)
+def check_conv_transpose_size(student) -> bool:
+    """04: `student(size, kernel, stride, padding)` -> the side of nn.ConvTranspose2d's output."""
+    # conv_transpose_output_size: defined above in this module
+    inputs = [(1, 4, 1, 0), (4, 4, 2, 1), (16, 4, 2, 1), (2, 2, 1, 0), (5, 3, 2, 1), (7, 5, 3, 2)]
+    return check(student, conv_transpose_output_size, inputs, "transposed-convolution output size",
+                 hint="the kernel stamps start `stride` apart, so the full output spans "
+                      "(size − 1)·stride + kernel; then subtract 2·padding (one per side)")
+
+
+def _init_statistics(init) -> np.ndarray:
+    """Apply `init` to a DCGAN pair whose weights were first scrambled; return 8 statistics:
+    (mean, std) of conv weights, of batch-norm scales and of batch-norm shifts, per network."""
+    from torch import nn
+
+    from gankit.models import DCGANDiscriminator, DCGANGenerator
+    torch.manual_seed(0)
+    models = (DCGANGenerator(latent_dim=64, image_size=32, ngf=64),
+              DCGANDiscriminator(image_size=32, ndf=64))
+    stats = []
+    for model in models:
+        with torch.no_grad():
+            for p in model.parameters():            # far from DCGAN's values: a no-op init fails
+                p.uniform_(0.5, 1.5)
+        model.apply(init)
+        convs = torch.cat([m.weight.flatten() for m in model.modules()
+                           if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))])
+        bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+        scale = torch.cat([m.weight for m in bns])
+        shift = torch.cat([m.bias for m in bns])
+        stats += [convs.mean(), convs.std(), scale.mean(), scale.std()]
+        stats += [shift.abs().max()] if model is models[0] else []
+    return np.array([float(s.detach()) for s in stats])
+
+
+def check_dcgan_init(student) -> bool:
+    """04: `student(module)`, applied with model.apply, should give DCGAN's initialisation:
+    conv weights ~ N(0, 0.02), batch-norm scales ~ N(1, 0.02), batch-norm shifts 0."""
+    from gankit.models import dcgan_init
+    names = ("G conv mean", "G conv std", "G batch norm scale mean", "G batch norm scale std",
+             "G batch norm shift", "D conv mean", "D conv std", "D batch norm scale mean",
+             "D batch norm scale std")
+    try:
+        got = _init_statistics(student)
+    except Exception as error:
+        print(f"✗ DCGAN init: raised {type(error).__name__}: {error}")
+        return False
+    want = _init_statistics(dcgan_init)
+    for name, g, w in zip(names, got, want):
+        if abs(g - w) > 0.004:                     # sampling noise of these statistics is < 0.001
+            print(f"✗ DCGAN init: {name} is {g:.4f} where about {w:.4f} was expected. Hint: "
+                  f"conv weights N(0, 0.02); batch norm: weight N(1, 0.02), bias 0 (use "
+                  f"isinstance on nn.Conv2d, nn.ConvTranspose2d, nn.BatchNorm2d)")
+            return False
+    print(f"✓ DCGAN init: conv weights, batch-norm scales and shifts of G and D look right")
+    return True
+
+
+def check_figure7(student) -> bool:
+    """04: `student(z, a, b, c)` -> mean(z[a]) − mean(z[b]) + mean(z[c]), shape (d,)
+    (DCGAN, Fig. 7: average three exemplars per concept, then combine)."""
+    g = torch.Generator().manual_seed(4)
+    z = torch.randn(12, 5, generator=g)
+    inputs = [(z, [0, 1, 2], [3, 4, 5], [6, 7, 8]), (z, [9, 2, 4], [1, 11, 0], [5, 3, 10]),
+              (z, [0], [1], [2]), (torch.randn(36, 100, generator=g), [3, 8, 20], [1, 2, 30], [4, 5, 6])]
+
+    def want(z, a, b, c):
+        return z[a].mean(0) - z[b].mean(0) + z[c].mean(0)
+    return check(student, want, inputs, "Figure-7 arithmetic", atol=1e-5,
+                 hint="average each concept's rows first (z[a].mean(0), shape (d,)), then "
+                      "combine the three means: A − B + C")
+
+
+# ------------------------------------------------------------ widgets (04: faces along an attribute)
+def attribute_widget(G, direction, name: str = "attribute", n_faces: int = 6, seed: int = 0,
+                     strength: float = 1.5, max_strength: float = 3.0) -> Panel:
+    """A strength slider in [−max_strength, max_strength] and a 'new faces' button; the picture
+    shows n_faces of G (top) and the same z moved by strength × `direction` (bottom).
+
+    `direction` is a (latent_dim,) vector, e.g. `gankit.latent.attribute_direction(z, has)`.
+    """
+    check_count("n_faces", n_faces)
+    check_number("max_strength", max_strength)
+    direction = torch.as_tensor(direction).float().cpu()
+    if direction.shape != (G.latent_dim,):
+        raise ValueError(f"direction has shape {tuple(direction.shape)}: it must be one vector "
+                         f"of G's latent_dim, shape ({G.latent_dim},)")
+    if abs(strength) > max_strength:
+        raise ValueError(f"strength={strength!r} is not allowed: use a value in "
+                         f"[-{max_strength}, {max_strength}]")
+    slider = widgets.FloatSlider(value=strength, min=-max_strength, max=max_strength, step=0.25,
+                                 description="strength", continuous_update=False)
+    button = widgets.Button(description="new faces")
+    state = {"seed": seed}
+
+    def faces():
+        return sample_latent(G, n_faces, "cpu", torch.Generator().manual_seed(state["seed"]))
+
+    def new_faces(_):
+        state["seed"] += 1                                 # before Panel redraws (see below)
+
+    button.on_click(new_faces)                             # registered first, so it runs first
+    return Panel([slider, button],
+                 lambda: plot_attribute_shift(G, faces(), direction, slider.value, name))

@@ -1,4 +1,4 @@
-"""The 1D GAN of notebook 02, made visible: Figure 1 of Goodfellow et al. (2014), live from training.
+"""Notebook 02 (`notebooks/02_gan_1d.ipynb`): the 1D GAN made visible: Figure 1 of Goodfellow et al. (2014), live from training.
 
 With one-dimensional data and a one-dimensional z, every object of the paper's theory can be
 computed on a grid of x and drawn:
@@ -14,6 +14,8 @@ dashed; here D* too, as a wide pale blue band) with the mapping x = G(z) beneath
 `train_discriminator` runs the inner loop of Algorithm 1 to convergence with G frozen, the
 assumption under which Prop. 1 gives D*. `plot_generator_losses` compares the minimax and the
 non-saturating generator losses of `gankit.losses` where D confidently rejects the fakes (Sec. 3).
+`figure1_scrubber` is the notebook's widget; `check_value_function`, `check_optimal_discriminator`
+its exercise checkers.
 """
 from __future__ import annotations
 
@@ -22,13 +24,16 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+import ipywidgets as widgets
 from scipy import special, stats
 
-from .losses import discriminator_loss, generator_loss
-from .metrics import jsd, optimal_discriminator, value_function, virtual_criterion
-from .models import eval_mode, sample_latent
-from .plots import DATA, DISC, GEN, subplots
-from .validate import check_count, check_number
+from gankit.exercises import check
+from gankit.losses import discriminator_loss, generator_loss
+from gankit.metrics import jsd, optimal_discriminator, value_function, virtual_criterion
+from gankit.models import eval_mode, sample_latent
+from gankit.plots import DATA, DISC, GEN, subplots
+from gankit.validate import check_count, check_number
+from gankit.widgets import Panel
 
 LOG4 = float(np.log(4.0))
 
@@ -127,25 +132,6 @@ def train_discriminator(D, sample_real, sample_fake, steps: int = 2000, batch_si
         schedule.step()
         values.append(-loss.item())
     return values
-
-
-class GeneratorLRDecay:
-    """A GANTrainer callback: G's learning rate falls linearly to `final` x its start over `steps`
-    G steps; D's stays, so D keeps tracking D* while G settles. A schedule outside Algorithm 1,
-    which fixes no learning rate. Measured on notebook 02's mixture: without it G never settles
-    (one run's JSD went from 0.006 to 0.026 in its last 600 steps)."""
-
-    def __init__(self, steps: int, final: float = 0.02):
-        check_count("steps", steps)
-        check_number("final", final)
-        self.steps, self.final, self.start = steps, final, None
-
-    def __call__(self, trainer) -> None:
-        if self.start is None:
-            self.start = [group["lr"] for group in trainer.opt_G.param_groups]
-        left = max(0.0, 1 - trainer.step / self.steps)               # 1 -> 0 over the run
-        for group, lr in zip(trainer.opt_G.param_groups, self.start):
-            group["lr"] = lr * (self.final + (1 - self.final) * left)
 
 
 # ----------------------------------------------------------------------------- snapshots
@@ -379,3 +365,51 @@ def plot_generator_losses(d_fake=None):
         ax.legend(fontsize="small")
         ax.grid(alpha=0.3)
     return fig
+
+
+# ------------------------------------------------------------ exercise checkers (02)
+def check_value_function(student) -> bool:
+    """02: `student(d_real, d_fake)`, given D's probabilities on m real and m generated samples,
+    should return V(D, G) = mean log D(x) + mean log(1 - D(G(z))) (Eq. 1 on a minibatch), e.g.
+    as minus the two binary cross-entropies BCE(D(x), 1) + BCE(D(G(z)), 0)."""
+    from gankit.losses import discriminator_loss
+
+    def reference(d_real, d_fake):        # gankit's D loss is -V, computed from the logits
+        return -discriminator_loss("minimax", torch.logit(d_real), torch.logit(d_fake))
+    g = torch.Generator().manual_seed(0)
+    inputs = [(torch.tensor([0.9, 0.8]), torch.tensor([0.1, 0.3])),
+              (torch.tensor([0.5]), torch.tensor([0.5])),
+              (torch.rand(64, generator=g).double() * 0.98 + 0.01,
+               torch.rand(64, generator=g).double() * 0.98 + 0.01)]
+    return check(student, reference, inputs, "V(D, G)", atol=1e-5,
+                 hint="V = mean log D(x) + mean log(1 − D(G(z))); it is −log 4 ≈ −1.386 when "
+                 "every D output is ½. F.binary_cross_entropy(d, target) is −mean log of the "
+                 "probability given to the target")
+
+
+def check_optimal_discriminator(student) -> bool:
+    """02: `student(p_data, p_g)`, two density arrays on a grid, should return
+    D*(x) = p_data / (p_data + p_g) (Prop. 1), and 1/2 where both densities are 0."""
+    from gankit.metrics import optimal_discriminator
+    x = np.linspace(-4, 4, 9)
+
+    def gauss(mean, std):
+        return np.exp(-(x - mean) ** 2 / (2 * std ** 2)) / (std * np.sqrt(2 * np.pi))
+    inputs = [(gauss(0, 1), gauss(1, 1)), (gauss(0, 1), gauss(0, 1)),
+              (np.array([0.2, 0.0, 0.3]), np.array([0.0, 0.4, 0.1])),
+              (np.array([0.0, 0.5]), np.array([0.0, 0.5]))]
+    return check(student, optimal_discriminator, inputs, "D*", hint="D* = p_data / (p_data + p_g); "
+                 "where both are 0 no sample ever lands, 0/0 is undefined, and the convention is "
+                 "½ (np.where)")
+
+
+# ------------------------------------------------------------ widget (02)
+def figure1_scrubber(recorder: Figure1Recorder, index: int = -1) -> Panel:
+    """02: a slider over the recorded training steps; each position draws that step's Figure-1
+    panel (p_data, p_g, D, D*, z -> x) beside the trajectory of C(G), with the step marked."""
+    if not recorder.snapshots:
+        raise ValueError("the recorder holds no snapshots yet: train with it as a callback first")
+    options = [(str(snap.step), i) for i, snap in enumerate(recorder.snapshots)]
+    slider = widgets.SelectionSlider(options=options, value=range(len(options))[index],
+                                     description="step", continuous_update=False)
+    return Panel([slider], lambda: plot_snapshot(recorder, slider.value))

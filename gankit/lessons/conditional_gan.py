@@ -1,4 +1,4 @@
-"""Notebook 05: the conditional GAN on MNIST digits, G(z, y) and D(x, y).
+"""Notebook 05 (`notebooks/05_conditional_gan.ipynb`): the conditional GAN on MNIST digits, G(z, y) and D(x, y).
 
 Papers: Mirza & Osindero 2014 (conditional GAN: the label y is an extra input of both G and D, and
 Algorithm 1 is unchanged: min_G max_D E[log D(x|y)] + E[log(1 - D(G(z|y)|y))]);
@@ -12,22 +12,29 @@ The recipe (measured on the 5,000 offline digits, see notebook 05's table):
   use: after 1,500 steps the samples were still right for only ~13% of the labels, against ~85% with
   the projection;
 - an exponential moving average (EMA) of G's weights is what we sample from (Yazıcı et al. 2019),
-  kept by notebook 03's `gankit.mnist.GeneratorEMA`: it averages out the last steps' oscillation
+  kept by `gankit.callbacks.GeneratorEMA` (as in notebook 03): it averages out the last steps' oscillation
   and lifts class accuracy by several points.
+
+Widgets: `digit_picker`, `number_writer`. Exercise checkers: `check_label_maps`,
+`check_projection_score`.
 """
 from __future__ import annotations
 
+import html
 import math
 
+import ipywidgets as widgets
 import matplotlib.pyplot as plt
 import torch
 from torch import nn
 
-from . import models
-from .classifier import classify, digit_metrics
-from .models import MLPGenerator
-from .plots import image_grid
-from .validate import check_count
+from gankit import models
+from gankit.classifier import classify, digit_metrics
+from gankit.exercises import check
+from gankit.models import MLPGenerator
+from gankit.plots import image_grid
+from gankit.validate import check_count
+from gankit.widgets import Panel
 
 NUM_CLASSES = 10
 
@@ -184,3 +191,105 @@ def plot_message(message: str):
     ax.text(0.5, 0.5, message, ha="center", va="center", wrap=True, color="tab:red", fontsize=10)
     ax.set_axis_off()
     return fig
+
+
+# ------------------------------------------------------------ exercise checkers (05)
+def check_label_maps(student) -> bool:
+    """05: label_maps(y, num_classes, height, width) -> (N, num_classes, H, W): map y[i] of image i
+    is all ones, every other map all zeros (the one-hot code of y spread over the image, which a
+    convolutional D reads beside the pixels: the seed chapter's conditional DCGAN)."""
+    from gankit.models import label_maps
+
+    def reference(y, num_classes, height, width):
+        return label_maps(torch.zeros(len(y), 0, height, width), y, num_classes)
+
+    inputs = [(torch.tensor([0, 3, 9]), 10, 4, 4), (torch.tensor([2]), 3, 2, 5),
+              (torch.tensor([1, 1, 0, 4]), 5, 28, 28)]
+    return check(student, reference, inputs, "label maps",
+                 hint="F.one_hot(y, num_classes) gives (N, num_classes); make it float, add two "
+                 "axes [:, :, None, None] and .expand(-1, -1, height, width)")
+
+
+def check_projection_score(student) -> bool:
+    """05: projection_score(phi, w, b, embed, y) -> D(x, y) = φ(x)·w + b + embed[y]·φ(x), one score
+    per sample (Miyato & Koyama 2018), given the features phi (N, K), w (K,), b (a number) and the
+    class embeddings embed (num_classes, K)."""
+    def reference(phi, w, b, embed, y):
+        return phi @ w + b + (embed[y] * phi).sum(1)
+
+    g = torch.Generator().manual_seed(5)
+    inputs = [(torch.randn(4, 3, generator=g), torch.randn(3, generator=g), 0.5,
+               torch.randn(10, 3, generator=g), torch.tensor([0, 9, 9, 2])),
+              (torch.randn(2, 6, generator=g), torch.randn(6, generator=g), -1.0,
+               torch.randn(3, 6, generator=g), torch.tensor([2, 1]))]
+    return check(student, reference, inputs, "projection score",
+                 hint="embed[y] picks each sample's class vector, (N, K); multiply it by phi and "
+                 "sum over K, then add the unconditional score phi @ w + b")
+
+
+# ------------------------------------------------------------ widgets (05: digit picker, number writer)
+
+
+def _z_along_direction(G, seed: int, step: float, direction_seed: int = 12345) -> torch.Tensor:
+    """z(seed) + step · u, u a fixed random unit direction in z-space: a straight walk in style."""
+    u = latent_for_seeds(G, [direction_seed])[0]
+    return latent_for_seeds(G, [seed])[0] + step * u / u.norm()
+
+
+def draw_digit_choice(G, digit: int, seed: int, step: float = 0.0):
+    """The chosen digit large on the left; the same z as all ten digits on the right."""
+    z = _z_along_direction(G, seed, step)
+    all_digits = generate(G, z.repeat(NUM_CLASSES, 1), torch.arange(NUM_CLASSES))
+    fig, (ax_big, ax_row) = plt.subplots(1, 2, figsize=(8.0, 2.0), dpi=80,
+                                         gridspec_kw=dict(width_ratios=[1, 5]))
+    ax_big.imshow(all_digits[digit, 0].numpy(), cmap="gray", vmin=-1, vmax=1)
+    ax_big.set_title(f"G(z, y={digit})", fontsize=10)
+    ax_row.imshow(image_grid(all_digits, nrow=NUM_CLASSES), cmap="gray", vmin=0, vmax=1)
+    ax_row.set_title(f"the same z (seed {seed}, step {step:+.1f}) for y = 0 ... 9", fontsize=10)
+    for ax in (ax_big, ax_row):
+        ax.set_axis_off()
+    fig.tight_layout()
+    return fig
+
+
+def digit_picker(G, digit: int = 0, seed: int = 0, max_seed: int = 99) -> Panel:
+    """Pick a digit (y), a style (the seed of z) and walk z along one direction (the step slider)."""
+    if digit not in range(NUM_CLASSES):
+        raise ValueError(f"digit={digit!r} is not allowed: use one of 0-9")
+    digit_buttons = widgets.ToggleButtons(options=list(range(NUM_CLASSES)), value=digit,
+                                          description="digit y")
+    seed_slider = widgets.IntSlider(value=seed, min=0, max=max_seed, description="seed of z",
+                                    continuous_update=False)
+    step_slider = widgets.FloatSlider(value=0.0, min=-3.0, max=3.0, step=0.25,
+                                      description="step along u", continuous_update=False)
+    return Panel([digit_buttons, seed_slider, step_slider],
+                 lambda: draw_digit_choice(G, digit_buttons.value, seed_slider.value,
+                                           step_slider.value))
+
+
+def number_writer(G, text: str = "2026", seed: int = 0, max_seed: int = 99) -> Panel:
+    """Type digits; G writes them side by side with one shared z (from the seed): one hand.
+
+    Input that is not digits is answered by a message (in `panel.message` and drawn in the
+    picture), never by an exception in the callback.
+    """
+    text_box = widgets.Text(value=text, description="number", placeholder="type digits, e.g. 2026")
+    seed_slider = widgets.IntSlider(value=seed, min=0, max=max_seed, description="style (seed)",
+                                    continuous_update=False)
+    message = widgets.HTML(value="")
+
+    def render():
+        try:
+            digits = parse_digits(text_box.value)
+        except ValueError as error:
+            message.value = f"<span style='color:#b00'>{html.escape(str(error), quote=False)}</span>"
+            return plot_message(str(error))
+        message.value = ""
+        z = latent_for_seeds(G, [seed_slider.value]).repeat(len(digits), 1)    # one shared z
+        return plot_number(generate(G, z, digits),
+                           f"“{''.join(map(str, digits))}” in style {seed_slider.value}")
+
+    panel = Panel([text_box, seed_slider], render)
+    panel.children = (text_box, seed_slider, message, panel.out)
+    panel.message = message
+    return panel

@@ -15,7 +15,7 @@ import threading
 import time
 from pathlib import Path
 
-from .config import PROFILES
+from gankit.config import PROFILES
 
 DESCRIPTION = """\
 Execute the course notebooks with papermill, as a class or a CI job would.
@@ -80,7 +80,7 @@ class PeakMemory:
 
 def notebooks_folder() -> Path:
     """notebooks/ of the checkout we are in, else of the checkout gankit was installed from."""
-    from .io import project_root
+    from gankit.io import project_root
     for root in (project_root(), Path(__file__).resolve().parent.parent):
         if (root / "notebooks").is_dir():
             return root / "notebooks"

@@ -1,4 +1,5 @@
-"""Notebook 03's helpers: the MNIST MLP GAN recipe, an EMA of G, and the checks of what it learned.
+"""Notebook 03 (`notebooks/03_mnist_mlp_gan.ipynb`): the MNIST MLP GAN recipe, the checks of what
+it learned, and the exercise checkers.
 
 - `lecture_models()`: the lecture's MLP pair (G 100-256-512-1024-784, D 784-1024-512-256-1 with
   dropout 0.3), as the seed tutorials train it.
@@ -6,24 +7,26 @@
   It was found by measurement on 2 shared CPU cores (notebook 03, section 2, and
   benchmarks/mnist_speed.py): a narrower MLP (one hidden layer fewer on each side) at a 10x larger
   learning rate, batch 128, and an exponential moving average of G's weights.
-- `GeneratorEMA`: a `GANTrainer` callback keeping that average (Yazıcı et al. 2019, "The Unusual
+- `gankit.callbacks.GeneratorEMA` keeps that average (Yazıcı et al. 2019, "The Unusual
   Effectiveness of Averaging in GAN Training"): G's weights oscillate around a good point while
   G and D chase each other; their running mean sits nearer to it.
 - `evaluate_digits`, `plot_nearest_neighbours` (Goodfellow et al. 2014, Fig. 2), `pick_concepts`
   (exemplars for the vector-arithmetic widget).
+- Exercise checkers: `check_slerp`, `check_generator_loss`.
 """
 from __future__ import annotations
 
-import copy
-
 import torch
 
-from .classifier import classify, digit_metrics
-from .data import to_unit_range
-from .metrics import nearest_neighbours
-from .models import MLPDiscriminator, MLPGenerator, generate
-from .plots import image_grid, subplots
-from .validate import check_count
+from gankit.callbacks import final_generator  # noqa: F401  (re-exported for the notebook)
+from gankit.callbacks import GeneratorEMA
+from gankit.classifier import classify, digit_metrics
+from gankit.exercises import check
+from gankit.data import to_unit_range
+from gankit.metrics import nearest_neighbours
+from gankit.models import MLPDiscriminator, MLPGenerator, generate
+from gankit.plots import image_grid, subplots
+from gankit.validate import check_count
 
 
 def lecture_models(latent_dim: int = 100):
@@ -31,38 +34,6 @@ def lecture_models(latent_dim: int = 100):
     G = MLPGenerator(latent_dim=latent_dim, hidden=(256, 512, 1024))
     D = MLPDiscriminator(hidden=(1024, 512, 256), dropout=0.3)
     return G, D
-
-
-class GeneratorEMA:
-    """A `GANTrainer` callback: `self.G` is the exponential moving average of the trainer's G,
-
-        θ_ema <- d · θ_ema + (1 - d) · θ_G   per G step,   d = min(decay, (1 + step) / (10 + step)).
-
-    The warm-up of d (as TensorFlow's ExponentialMovingAverage with num_updates) keeps the average
-    close to G while G still changes fast, and averages over ever more steps later: measured on
-    the offline digits, decay 0.998 without warm-up beat 0.99 at 3,900 steps (Fréchet 90 vs 133)
-    but lagged far behind at 1,300 (792 vs 307). The trainer calls callbacks every `log_every`
-    steps, so each call applies those steps at once (d ** log_every): no per-step cost.
-    """
-
-    def __init__(self, G, decay: float = 0.999):
-        if not 0 < decay < 1:
-            raise ValueError(f"ema_decay={decay!r} is not allowed: use a decay in (0, 1), e.g. 0.99, "
-                             f"or 0 for no average")
-        self.decay = decay
-        self.G = copy.deepcopy(getattr(G, "module", G)).eval().requires_grad_(False)
-
-    @torch.no_grad()
-    def __call__(self, trainer) -> None:
-        if next(self.G.parameters()).device != trainer.device:
-            self.G.to(trainer.device)                  # once: the trainer moved G to its device
-        decay = min(self.decay, (1 + trainer.step) / (10 + trainer.step))
-        weight = 1 - decay ** trainer.log_every
-        for ema, new in zip(self.G.state_dict().values(), trainer.G.state_dict().values()):
-            if ema.dtype.is_floating_point:
-                ema.lerp_(new, weight)
-            else:
-                ema.copy_(new)
 
 
 def build_mnist_gan(cfg):
@@ -75,14 +46,6 @@ def build_mnist_gan(cfg):
                   seed=cfg.seed, device=cfg.device, log_every=cfg.log_every,
                   callbacks=[GeneratorEMA(G, cfg.ema_decay)] if cfg.ema_decay else [])
     return G, D, kwargs
-
-
-def final_generator(trainer):
-    """The generator to sample from after training: the EMA copy when the trainer keeps one."""
-    for callback in trainer.callbacks:
-        if isinstance(callback, GeneratorEMA):
-            return callback.G
-    return trainer.G
 
 
 @torch.no_grad()
@@ -139,3 +102,29 @@ def pick_concepts(G, z, classifier, a_digit: int = 7, b_digit: int = 7, c_digit:
         return rows
     return choose(a_digit, True), choose(b_digit, False), choose(c_digit, False)
 
+
+# ------------------------------------------------------------ exercise checkers (03)
+def check_slerp(student) -> bool:
+    """03: `student(z0, z1, t)` -> the spherical interpolation of two vectors (d,) at a number t:
+    sin((1 − t)Ω)/sin Ω · z0 + sin(tΩ)/sin Ω · z1, Ω the angle between z0 and z1."""
+    from gankit.latent import slerp
+    g = torch.Generator().manual_seed(3)
+    e1, e2 = torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0])
+    inputs = [(e1, e2, 0.5), (e1, e2, 0.25), (torch.randn(100, generator=g), torch.randn(100, generator=g), 0.3),
+              (torch.tensor([3.0, 0.0, 0.0]), torch.tensor([1.0, 1.0, 0.0]), 0.8),
+              (torch.randn(100, generator=g), torch.randn(100, generator=g), 1.0)]
+    return check(student, slerp, inputs, "slerp", atol=1e-5,
+                 hint="Ω = arccos(z0·z1 / (|z0| |z1|)) (clamp the cosine to [−1, 1]); the weights "
+                      "multiply z0 and z1 themselves, not their unit vectors")
+
+
+def check_generator_loss(student) -> bool:
+    """03: `student(logits)` -> the non-saturating G loss −mean log D(G(z)) from D's raw scores
+    (logits) on G's samples, D = sigmoid(logit); it must stay finite for very negative logits."""
+    from gankit.losses import generator_loss
+    inputs = [(torch.tensor([0.0, 0.0]),), (torch.tensor([2.0, -1.0, 0.5]),),
+              (torch.linspace(-5, 5, 11),), (torch.tensor([-30.0, -120.0, 3.0]),)]
+    return check(student, lambda f: generator_loss("non-saturating", f), inputs,
+                 "non-saturating G loss", atol=1e-4,
+                 hint="−log sigmoid(f) = softplus(−f): F.softplus(-f).mean() (or BCE with logits "
+                      "against ones) stays finite where log(sigmoid(f)) underflows to log 0")
