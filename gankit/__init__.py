@@ -25,6 +25,7 @@ gankit/lessons/ - one module per notebook (inverse_cdf, gan_1d, mnist_mlp_gan, d
     conditional_gan, wgan): its recipe, figures, widgets and exercise checkers
 gankit/cli/ - `python -m gankit run` (notebooks under papermill) and `python -m gankit train`
 """
+from .callbacks import GeneratorEMA, GeneratorLRDecay, final_generator
 from .config import (ConditionalMnistConfig, FacesConfig, Gan1DConfig, InverseCDFConfig,
                      MnistConfig, RunConfig, WGANConfig, resolve_profile)
 from .device import get_device, seed_everything
