@@ -54,6 +54,8 @@ class GANTrainer:
         log_every: G steps between history records (each record is one GPU sync).
         snapshot_every: G steps between samples of the fixed z (None: only first and last).
         n_fixed: how many fixed z the snapshots use.
+        augment: None, or a function applied to every image batch D sees, real and fake, in D's
+            and in G's update (DiffAugment, Zhao et al. 2020: `gankit.augment.DiffAugment`).
 
     Under torchrun (or any initialised process group) each rank's z and dropout are seeded with
     `distributed.rank_seed(seed, rank)`, `batch_size` is per process (an optimiser step sees
@@ -64,7 +66,7 @@ class GANTrainer:
     def __init__(self, G, D, *, loss="non-saturating", lr=2e-4, lr_D=None, betas=(0.5, 0.999),
                  optimizer=None, n_critic=1, clip_value=0.01, lambda_gp=10.0, seed=0, device=None,
                  amp=True, log_every=50, snapshot_every=None, n_fixed=64, progress=True,
-                 callbacks=()):
+                 callbacks=(), augment=None):
         check_loss(loss)
         for name, value in dict(lr=lr, lr_D=lr if lr_D is None else lr_D,
                                 clip_value=clip_value).items():
@@ -88,6 +90,10 @@ class GANTrainer:
         self.clip_value, self.lambda_gp = clip_value, lambda_gp
         self.seed, self.log_every, self.snapshot_every = seed, log_every, snapshot_every
         self.progress, self.callbacks = progress, list(callbacks)
+        if augment is not None and not callable(augment):
+            raise ValueError(f"augment={augment!r} is not callable: pass None or a function of "
+                             "an image batch, e.g. gankit.augment.DiffAugment()")
+        self.augment = augment or (lambda x: x)            # T in D(T(x)); identity by default
         self.amp = amp and amp_dtype(self.device) is not None
         self.opt_G, self.opt_D = self._optimizers(optimizer or _default_optimizer(loss),
                                                   lr, lr_D or lr, betas)
@@ -128,7 +134,7 @@ class GANTrainer:
             # (1) Update D: ascend log D(x) + log(1 - D(G(z)))   [critic: f(x) - f(G(z)) - λ·GP]
             with autocast(self.device, self.amp):
                 x_fake = self.G(z, y).detach()             # detach: D's loss must not reach G
-                f_real, f_fake = D(x_real, y), D(x_fake, y)
+                f_real, f_fake = D(self.augment(x_real), y), D(self.augment(x_fake), y)
                 d_loss = discriminator_loss(self.loss, f_real, f_fake)
             gp = None
             if self.loss == "wasserstein-gp":              # float32: second derivatives under AMP
@@ -142,7 +148,7 @@ class GANTrainer:
         D_plain = self.D                                   # not D's DDP wrapper: D is not updated
         D_plain.requires_grad_(False)                      # saves D's weight gradients; G needs only ∂/∂x
         with autocast(self.device, self.amp):
-            f_gen = D_plain(G(z, y), y)                    # recompute: D has just changed
+            f_gen = D_plain(self.augment(G(z, y)), y)      # recompute: D has just changed
             g_loss = generator_loss(self.loss, f_gen)
         D_plain.requires_grad_(True)
         self._descend(self.opt_G, self.scaler_G, g_loss, "G")
@@ -228,6 +234,8 @@ class GANTrainer:
                 or (epochs is not None and self.epoch >= epochs)
                 or (max_seconds is not None and time.perf_counter() - start >= max_seconds))
         if self.world == 1:
+            if self._stop_requests.requested:             # SIGTERM: stop after this step
+                raise KeyboardInterrupt
             return done
         # Clocks differ between ranks, and Ctrl-C reaches them at different moments: one small
         # all-reduce a step makes every rank stop after the same step.
