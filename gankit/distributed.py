@@ -12,7 +12,7 @@ What a loop must do beyond DDP, and where it happens here:
 - every rank draws its own z: the seeds are offset per rank       (`rank_seed`);
 - all ranks take every decision to stop together, or the ones still running would wait forever in
   the next all-reduce for the ones that left: a NaN on one rank, Ctrl-C, the time budget
-  (`any_rank`, `first_rank`, `StopRequests`);
+  (`any_rank`, `min_over_ranks`, `StopRequests`);
 - only rank 0 writes files and draws progress bars (`gankit.io.is_main_process`);
 - a checkpoint holds every rank's random streams, so it resumes only with as many ranks.
 
@@ -117,13 +117,11 @@ def any_rank(flags, device) -> list:
     return [bool(v) for v in t.tolist()]
 
 
-def first_rank(condition: torch.Tensor) -> int | None:
-    """The lowest rank on which the 0-dim boolean `condition` holds, agreed by all; None if none."""
-    world = dist.get_world_size()
-    code = torch.where(condition, world - dist.get_rank(), 0).to(torch.int32)  # MAX -> lowest rank
-    dist.all_reduce(code, op=dist.ReduceOp.MAX)
-    code = int(code)
-    return world - code if code else None
+def min_over_ranks(t: torch.Tensor) -> torch.Tensor:
+    """The smallest value of the 0-dim tensor `t` over all ranks, on every rank."""
+    t = t.clone()
+    dist.all_reduce(t, op=dist.ReduceOp.MIN)
+    return t
 
 
 def gather_objects(obj) -> list:

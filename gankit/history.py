@@ -9,9 +9,10 @@ import math
 
 import torch
 
-LOG_KEYS = ("step", "epoch", "seconds", "d_loss", "g_loss", "d_real", "d_fake",
-            "grad_norm_D", "grad_norm_G", "wasserstein", "gp")
-PROBABILITY_LOSSES = ("minimax", "non-saturating")
+from .losses import loss_spec
+
+LOG_KEYS = ("step", "epoch", "seconds", "d_loss", "g_loss", "d_real", "d_fake", "f_real",
+            "f_fake", "grad_norm_D", "grad_norm_G", "wasserstein", "gp")
 
 
 def grad_norm(model: torch.nn.Module) -> float:
@@ -26,6 +27,7 @@ class History:
 
     def __init__(self, loss_name: str):
         self.loss_name = loss_name
+        self.spec = loss_spec(loss_name)
         self.log = {key: [] for key in LOG_KEYS}
         self.snapshots = []
         self.stop_reason = ""
@@ -45,14 +47,16 @@ class History:
         """True when steps were accumulated since the last record."""
         return self._count > 0
 
-    def accumulate(self, out: dict, loss: str) -> None:
-        """Add one step's outputs of `GANTrainer.train_step` to the running sums."""
+    def accumulate(self, out: dict) -> None:
+        """Add one step's outputs of `GANTrainer.train_step` to the running sums: the losses and
+        what the loss's D-output panel shows (`LossSpec.logs`)."""
         f_real, f_fake = out["f_real"].detach().float(), out["f_fake"].detach().float()
         values = dict(d_loss=out["d_loss"].detach(), g_loss=out["g_loss"].detach())
-        if loss in PROBABILITY_LOSSES:                 # D(x) = sigmoid(logit)
-            values.update(d_real=torch.sigmoid(f_real).mean(), d_fake=torch.sigmoid(f_fake).mean())
-        if loss in ("wasserstein", "wasserstein-gp"):  # the critic's estimate of W1(p_data, p_g)
-            values["wasserstein"] = f_real.mean() - f_fake.mean()
+        shown = dict(d_real=lambda: torch.sigmoid(f_real).mean(),      # D(x) = sigmoid(f)
+                     d_fake=lambda: torch.sigmoid(f_fake).mean(),
+                     f_real=f_real.mean, f_fake=f_fake.mean,           # raw scores (hinge)
+                     wasserstein=lambda: f_real.mean() - f_fake.mean())  # the critic's W1 estimate
+        values.update((key, shown[key]()) for key in self.spec.logs)
         if out.get("gp") is not None:
             values["gp"] = out["gp"].detach()
         for key, value in values.items():
@@ -69,6 +73,13 @@ class History:
             self.log[key].append(float(record.get(key, math.nan)))
         self._sums, self._count = {}, 0
 
+    def rewind(self, step: int) -> None:
+        """Forget the records, snapshots and running sums after `step` (the loop rolled back)."""
+        keep = sum(s <= step for s in self.log["step"])
+        self.log = {key: values[:keep] for key, values in self.log.items()}
+        self.snapshots = [(s, x) for s, x in self.snapshots if s <= step]
+        self._sums, self._count = {}, 0
+
     def state_dict(self) -> dict:
         return dict(loss_name=self.loss_name, log=self.log, snapshots=self.snapshots,
                     stop_reason=self.stop_reason)
@@ -76,7 +87,8 @@ class History:
     @classmethod
     def from_state_dict(cls, state: dict) -> "History":
         history = cls(state["loss_name"])
-        history.log = {key: list(values) for key, values in state["log"].items()}
+        n = len(state["log"]["step"])          # a key added since the file was written: NaN
+        history.log = {key: list(state["log"].get(key, [math.nan] * n)) for key in LOG_KEYS}
         history.snapshots = [(int(step), x) for step, x in state["snapshots"]]
         history.stop_reason = state["stop_reason"]
         return history

@@ -223,6 +223,29 @@ def sample_latent(G: nn.Module, n: int, device=None, generator: torch.Generator 
     return torch.randn(shape, device=device, generator=generator)
 
 
+def latent_from_seed(G: nn.Module, seed, n: int = 1) -> torch.Tensor:
+    """z ~ p_z for G drawn on the CPU from `seed`: the same z on every device and for every G of
+    the same latent_dim. `seed` an int: n vectors (n, latent_dim); a sequence of ints: one vector
+    per seed (len(seed), latent_dim), so a "style" can be named by its seed."""
+    if isinstance(seed, numbers.Integral):
+        return sample_latent(G, n, "cpu", torch.Generator().manual_seed(int(seed)))
+    return torch.cat([latent_from_seed(G, s) for s in seed])
+
+
+@contextmanager
+def frozen(model: nn.Module):
+    """Inside the block no parameter of `model` requires a gradient; afterwards each has its own
+    flag back, however the block ends (an exception, Ctrl-C). Gradients still flow *through* the
+    model to its input: G's update needs only dD/dx, not D's weight gradients."""
+    flags = [p.requires_grad for p in model.parameters()]
+    model.requires_grad_(False)
+    try:
+        yield model
+    finally:
+        for p, flag in zip(model.parameters(), flags):
+            p.requires_grad_(flag)
+
+
 @contextmanager
 def eval_mode(model: nn.Module):
     """`model.eval()` inside the block, then back to the mode it had: sampling must use batch
@@ -246,6 +269,15 @@ def generate(G: nn.Module, z: torch.Tensor, y=None, batch_size: int = 1000) -> t
         y = torch.as_tensor(y, dtype=torch.long, device=device).expand(len(z))
         return torch.cat([G(zb.to(device), yb).float().cpu()
                           for zb, yb in zip(z.split(batch_size), y.split(batch_size))])
+
+
+def generate_from_seed(G: nn.Module, n: int, seed: int = 0, y=None,
+                       batch_size: int = 1000) -> torch.Tensor:
+    """n samples G(z) on the CPU from z = latent_from_seed(G, seed, n): the same z for every G of
+    the same latent size, so two generators (or one G at two steps) can be compared sample by
+    sample. y as in `generate`."""
+    check_count("n", n)
+    return generate(G, latent_from_seed(G, seed, n), y, batch_size)
 
 
 def count_parameters(model: nn.Module) -> int:

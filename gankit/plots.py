@@ -19,10 +19,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
+from .losses import SPECS, loss_spec
+
 FIG_DPI = 80  # every figure here; the course keeps notebooks small with dpi <= 100
 ANIM_DPI = 72  # every animation frame is embedded in the notebook as an image, so smaller still
 DATA, GEN, DISC = "black", "tab:green", "tab:blue"  # Goodfellow et al. (2014), Figure 1
-WASSERSTEIN_LOSSES = ("wasserstein", "wasserstein-gp")
 
 
 def subplots(nrows=1, ncols=1, figsize=None, **kwargs):
@@ -116,26 +117,34 @@ def compare_real_fake(real, fake, nrow=8):
 
 # ---------------------------------------------------------------------------- training curves
 def plot_losses(history, smooth=True):
-    """Left: D's and G's losses. Right: mean D(x) and D(G(z)) (or, for a Wasserstein loss, the
-    critic's estimate mean f(x_real) - mean f(x_fake)), all against the generator step.
+    """Left: D's and G's losses. Right: what the loss's D outputs mean (`LossSpec.logs`): mean D(x)
+    and D(G(z)); for a Wasserstein loss the critic's estimate mean f(x_real) - mean f(x_fake); for
+    hinge the mean raw scores f(x) and f(G(z)) against the margins ±1. All against the G step.
 
     With `smooth`, each curve is drawn faint as logged and bold as a running mean over ~1/50 of
     the run, because GAN losses are noisy from batch to batch.
     """
-    log, loss_name = _log(history), _loss_name(history)
-    wasserstein = loss_name in WASSERSTEIN_LOSSES
+    log, spec = _log(history), _spec(history)
     step = log["step"]
     fig, (ax_loss, ax_d) = subplots(1, 2, figsize=(10, 3.8))
 
-    d_name = "critic" if wasserstein else "D"
+    d_name = "critic" if spec.wasserstein else "D"
     _curve(ax_loss, step, log["d_loss"], f"{d_name} loss", DISC, smooth)
     _curve(ax_loss, step, log["g_loss"], "G loss", GEN, smooth)
-    _label(ax_loss, "loss", f"{d_name} and G losses ({loss_name})")
+    _label(ax_loss, "loss", f"{d_name} and G losses ({spec.name})")
 
-    if wasserstein:
+    if spec.wasserstein:
         # WGAN paper, Fig. 3: this estimate should fall as the samples improve
         _curve(ax_d, step, log["wasserstein"], "mean f(x_real) − mean f(x_fake)", DISC, smooth)
         _label(ax_d, "Wasserstein estimate", "critic's estimate of the Wasserstein distance")
+    elif not spec.probabilities:
+        # hinge (Lim & Ye 2017): D's raw scores; its loss is zero once f(x) > 1 and f(G(z)) < -1
+        _curve(ax_d, step, log["f_real"], "mean f(x), real data", DATA, smooth)
+        _curve(ax_d, step, log["f_fake"], "mean f(G(z)), generated", GEN, smooth)
+        for margin in (1, -1):
+            ax_d.axhline(margin, color="grey", linestyle=":")
+        ax_d.plot([], [], color="grey", linestyle=":", label="±1: the hinge's margins")
+        _label(ax_d, "mean raw score f", "D's mean raw score on real and generated data")
     else:
         _curve(ax_d, step, log["d_real"], "D(x), real data", DATA, smooth)
         _curve(ax_d, step, log["d_fake"], "D(G(z)), generated", GEN, smooth)
@@ -206,18 +215,20 @@ def _log(history) -> dict:
     return history.log if hasattr(history, "log") else history
 
 
-def _loss_name(history) -> str:
+def _spec(history):
+    """The history's losses.LossSpec; for a bare log, the first loss whose D-output keys it logged."""
     name = getattr(history, "loss_name", None)
     if name is None and isinstance(history, dict):
         name = history.get("loss_name")
-    if name is None:  # a bare log: a Wasserstein run logs no probabilities, only the estimate
-        log = _log(history)
+    if name is not None:
+        return loss_spec(name)
+    log = _log(history)
 
-        def logged(key):
-            return np.isfinite(np.asarray(log.get(key, []), float)).any()
+    def logged(key):
+        return np.isfinite(np.asarray(log.get(key, []), float)).any()
 
-        name = "wasserstein" if logged("wasserstein") and not logged("d_real") else "probability-type"
-    return name
+    return next((spec for spec in SPECS.values() if all(logged(k) for k in spec.logs)),
+                SPECS["non-saturating"])
 
 
 def _snapshots(snapshots) -> list:

@@ -7,7 +7,12 @@ Algorithm 1: RMSprop, n_critic = 5) and WGAN-GP (Gulrajani et al. 2017, Algorith
 lambda = 10). Everything else here is bookkeeping: budgets, the history, checkpoints, Ctrl-C.
 
 The loop knows nothing of plots or widgets: a notebook passes callbacks, called as
-`callback(trainer)` after every logged step, and reads `trainer.history`.
+`callback(trainer)` after every logged step (or after every step, for a callback whose
+`every_step` is True: an average of G, a schedule), and reads `trainer.history`.
+
+An exception anywhere inside a step (Ctrl-C included) leaves every model, optimiser and counter as
+far as the step got: D's weights stay trainable (models.frozen), `step` counts G's completed
+updates, and the next `fit` goes on from there.
 
 Under torchrun the same loop runs in every process (gankit/distributed.py): G and D are wrapped
 in DistributedDataParallel, each rank trains on its share of every batch of the epoch, and the
@@ -15,6 +20,7 @@ ranks agree on every decision to stop. `trainer.G` and `trainer.D` stay the plai
 """
 from __future__ import annotations
 
+import copy
 import math
 import time
 import warnings
@@ -25,18 +31,13 @@ from tqdm.auto import tqdm
 from . import distributed
 from .device import amp_dtype, autocast
 from .history import History
-from .losses import check_loss, clip_weights, discriminator_loss, generator_loss, gradient_penalty
-from .models import sample_latent
+from .losses import clip_weights, gradient_penalty, loss_spec
+from .models import frozen, generate, sample_latent
 from .validate import check_number, check_count
 
 
 class NonFiniteLoss(RuntimeError):
     """Raised inside the loop when a loss is NaN or infinite; `fit` turns it into a clean stop."""
-
-
-def _default_optimizer(loss: str) -> str:
-    # WGAN's paper found momentum-based optimisers unstable with weight clipping (Sec. 3).
-    return "rmsprop" if loss == "wasserstein" else "adam"
 
 
 class GANTrainer:
@@ -49,6 +50,8 @@ class GANTrainer:
         optimizer: "adam" or "rmsprop"; default RMSprop for weight clipping, else Adam.
         n_critic: D steps per G step (Algorithm 1's k).
         clip_value, lambda_gp: WGAN's clip c and WGAN-GP's penalty weight lambda.
+        gradient_penalty: None (gankit's), or a function with the signature of
+            `gankit.losses.gradient_penalty` (notebook 06 trains with the student's).
         seed: fixes z, the data order and the fixed z of the snapshots.
         amp: mixed precision on CUDA (ignored elsewhere).
         log_every: G steps between history records (each record is one GPU sync).
@@ -66,8 +69,8 @@ class GANTrainer:
     def __init__(self, G, D, *, loss="non-saturating", lr=2e-4, lr_D=None, betas=(0.5, 0.999),
                  optimizer=None, n_critic=1, clip_value=0.01, lambda_gp=10.0, seed=0, device=None,
                  amp=True, log_every=50, snapshot_every=None, n_fixed=64, progress=True,
-                 callbacks=(), augment=None):
-        check_loss(loss)
+                 callbacks=(), augment=None, gradient_penalty=None):
+        self.spec = loss_spec(loss)             # what the loss is: losses.LossSpec
         for name, value in dict(lr=lr, lr_D=lr if lr_D is None else lr_D,
                                 clip_value=clip_value).items():
             check_number(name, value)
@@ -94,8 +97,12 @@ class GANTrainer:
             raise ValueError(f"augment={augment!r} is not callable: pass None or a function of "
                              "an image batch, e.g. gankit.augment.DiffAugment()")
         self.augment = augment or (lambda x: x)            # T in D(T(x)); identity by default
+        if gradient_penalty is not None and not callable(gradient_penalty):
+            raise ValueError(f"gradient_penalty={gradient_penalty!r} is not callable: pass None or a "
+                             "function like gankit.losses.gradient_penalty")
+        self.custom_penalty = gradient_penalty             # None: gankit's (notebook 06 passes one)
         self.amp = amp and amp_dtype(self.device) is not None
-        self.opt_G, self.opt_D = self._optimizers(optimizer or _default_optimizer(loss),
+        self.opt_G, self.opt_D = self._optimizers(optimizer or self.spec.optimizer,
                                                   lr, lr_D or lr, betas)
         # float16 needs loss scaling; bfloat16 and float32 do not (the scaler is then a no-op).
         use_scaler = self.amp and amp_dtype(self.device) == torch.float16
@@ -113,6 +120,8 @@ class GANTrainer:
         self.seconds = 0.0
         self._batch_iter = None
         self._stop_requests = None                          # distributed.StopRequests during fit
+        self._watch = FiniteWatch(self.device)
+        self._good = None                                   # the state at the last finite check
 
     def _optimizers(self, name, lr_G, lr_D, betas):
         if name == "adam":
@@ -126,58 +135,69 @@ class GANTrainer:
     # ------------------------------------------------------------------------- Algorithm 1
     def train_step(self, next_batch):
         """One iteration of Algorithm 1: n_critic updates of D, then one update of G."""
-        G, D = self.G_step, self.D_step    # DDP wrappers under torchrun; self.G / self.D where
-                                           # no gradient is averaged (G's fakes for D, D for G)
+        spec, G, D, T = self.spec, self.G, self.D, self.augment    # T: identity or DiffAugment
         for _ in range(self.n_critic):
             x_real, y = next_batch()                       # m examples from p_data
             z = self.sample_z(len(x_real))                 # m noise samples from p_z
             # (1) Update D: ascend log D(x) + log(1 - D(G(z)))   [critic: f(x) - f(G(z)) - λ·GP]
-            with autocast(self.device, self.amp):
-                x_fake = self.G(z, y).detach()             # detach: D's loss must not reach G
-                f_real, f_fake = D(self.augment(x_real), y), D(self.augment(x_fake), y)
-                d_loss = discriminator_loss(self.loss, f_real, f_fake)
-            gp = None
-            if self.loss == "wasserstein-gp":              # float32: second derivatives under AMP
-                gp = gradient_penalty(D, x_real.float(), x_fake.float(), y, self.rng)
+            with self._precision():
+                x_fake = G(z, y).detach()                  # detach: D's loss must not reach G
+                f_real, f_fake = self.D_step(T(x_real), y), self.D_step(T(x_fake), y)
+                d_loss = spec.d_loss(f_real, f_fake)
+            gp = self._penalty(x_real, x_fake, y) if spec.penalty else None
+            if gp is not None:                             # WGAN-GP: + λ·E[(‖∇D(x̂)‖ − 1)²]
                 d_loss = d_loss + self.lambda_gp * gp
             self._descend(self.opt_D, self.scaler_D, d_loss, "D")
-            if self.loss == "wasserstein":
+            if spec.clip_weights:
                 clip_weights(D, self.clip_value)           # keep f K-Lipschitz (WGAN, line 7)
         # (2) Update G: descend log(1 - D(G(z)))   [non-saturating: ascend log D(G(z))]
         z = self.sample_z(len(x_real))
-        D_plain = self.D                                   # not D's DDP wrapper: D is not updated
-        D_plain.requires_grad_(False)                      # saves D's weight gradients; G needs only ∂/∂x
-        with autocast(self.device, self.amp):
-            f_gen = D_plain(self.augment(G(z, y)), y)      # recompute: D has just changed
-            g_loss = generator_loss(self.loss, f_gen)
-        D_plain.requires_grad_(True)
+        with frozen(D), self._precision():                 # D is not updated: G needs only ∂D/∂x
+            f_gen = D(T(self.G_step(z, y)), y)             # recompute: D has just changed
+            g_loss = spec.g_loss(f_gen)
         self._descend(self.opt_G, self.scaler_G, g_loss, "G")
         return dict(d_loss=d_loss, g_loss=g_loss, f_real=f_real, f_fake=f_fake, gp=gp)
 
+    # The machinery beneath the algorithm box: noise, precision, the penalty, one descent.
+    # Under torchrun self.G_step and self.D_step are the DDP wrappers that average the gradients
+    # of the model being updated; self.G and self.D are the plain models, used where nothing is
+    # averaged (G's fakes for D's update, D inside G's update).
     def sample_z(self, n: int) -> torch.Tensor:
         """n draws from p_z, from this trainer's (this rank's) random stream."""
         return sample_latent(self.G, n, self.device, self.rng)
 
+    def _precision(self):
+        return autocast(self.device, self.amp)            # bfloat16/float16 on CUDA, else float32
+
+    def _penalty(self, x_real, x_fake, y):
+        # in float32: second derivatives under autocast lose too much precision
+        penalty = self.custom_penalty or gradient_penalty
+        return penalty(self.D_step, x_real.float(), x_fake.float(), y, self.rng)
+
     def _descend(self, opt, scaler, loss, who):
-        # Checked before backward, so a NaN never reaches the weights. On CUDA this is a sync,
-        # but the GradScaler (float16) already syncs once a step; on the CPU it costs nothing.
-        if self.world > 1:
-            self._check_finite_on_every_rank(loss, who)
-        elif not torch.isfinite(loss):
-            raise NonFiniteLoss(f"{who}'s loss became {loss.item()} at step {self.step + 1}")
+        # No `if not torch.isfinite(loss)` here: on a GPU that waits for the device every update.
+        # The watch notes a non-finite loss on the device; _check_finite reads it once per log
+        # interval and rolls everything back to the last check (FiniteWatch, below).
+        self._watch.update(loss, self.step + 1, who)
         opt.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.step(opt)
         scaler.update()
 
-    def _check_finite_on_every_rank(self, loss, who):
-        """All ranks raise NonFiniteLoss together: a rank that stopped alone would leave the others
-        waiting forever in the gradient all-reduce of the backward pass that follows."""
-        bad = distributed.first_rank(~torch.isfinite(loss.detach()))
-        if bad is not None:
-            value = loss.item() if bad == self.rank else "non-finite"
-            raise NonFiniteLoss(f"{who}'s loss became {value} at step {self.step + 1} "
-                                f"on rank {bad} of {self.world}")
+    def _check_finite(self) -> None:
+        """Once per log interval (where the history waits for the device anyway): if a loss or a
+        weight became NaN or inf since the last check, go back to that check's copy of the models,
+        optimisers, counters, random streams and callbacks, and raise NonFiniteLoss; else take a
+        new copy. Under torchrun the ranks agree (one all-reduce) and stop after the same step."""
+        problem = self._watch.first_problem(self.G, self.D, self.step, self.rank, self.world)
+        if problem is None:
+            self._good = self._local_state(callbacks=True)
+            return
+        self._load_local_state(self._good, self._good)
+        self.history.rewind(self.step)
+        self._watch.reset()
+        raise NonFiniteLoss(f"{problem}. The models are back at step {self.step}, the last check "
+                            f"before it")
 
     # ------------------------------------------------------------------------------- budget
     def fit(self, data, *, batch_size, epochs=None, steps=None, max_seconds=None) -> History:
@@ -205,6 +225,7 @@ class GANTrainer:
         self.history.stop_reason = ""
         if not self.history.snapshots:
             self.snapshot()
+        self._good, self._watch = self._local_state(callbacks=True), FiniteWatch(self.device)
         bar = tqdm(total=total, initial=min(self.step, total or self.step), desc="training G and D",
                    disable=not self.progress or rank != 0, dynamic_ncols=True)
         start = time.perf_counter()
@@ -216,11 +237,14 @@ class GANTrainer:
         except KeyboardInterrupt:
             self._stop(f"interrupted at step {self.step}: models and history so far are kept")
         except NonFiniteLoss as err:
-            self._stop(f"stopped: {err}. The models keep their last finite weights; "
-                       "try a smaller lr or another loss")
+            self._stop_non_finite(err)
         finally:
             bar.close()
             self.seconds += time.perf_counter() - start
+        try:
+            self._check_finite()                           # the updates since the last check
+        except NonFiniteLoss as err:
+            self._stop_non_finite(err)
         if self.world > 1:                                 # the same G (and D) on every rank
             distributed.broadcast_buffers(self.G, self.D)
         if self.history.pending():                          # the last, partial log interval
@@ -260,6 +284,9 @@ class GANTrainer:
             return x, y
         return next_batch
 
+    def _stop_non_finite(self, err) -> None:
+        self._stop(f"stopped: {err}; try a smaller lr or another loss")
+
     def _stop(self, message: str) -> None:
         self.history.stop_reason = message
         if self.rank == 0:                                 # one warning, not one per process
@@ -268,22 +295,24 @@ class GANTrainer:
     # ------------------------------------------------------------------------- diagnostics
     def _record(self, out: dict, start: float) -> None:
         self.step += 1
-        self.history.accumulate(out, self.loss)
+        self.history.accumulate(out)
+        for callback in self._callbacks(every_step=True):
+            callback(self)
         if self.step % self.log_every == 0:
+            self._check_finite()
             elapsed = self.seconds + time.perf_counter() - start
             self.history.flush(self.step, self.epoch, elapsed, self.G, self.D)
-            for callback in self.callbacks:
+            for callback in self._callbacks(every_step=False):
                 callback(self)
         if self.snapshot_every and self.step % self.snapshot_every == 0:
             self.snapshot()
 
-    @torch.no_grad()
+    def _callbacks(self, every_step: bool) -> list:
+        return [c for c in self.callbacks if getattr(c, "every_step", False) == every_step]
+
     def snapshot(self) -> torch.Tensor:
         """G(fixed z) in eval mode, stored in history.snapshots as (step, samples on the CPU)."""
-        G = self.G
-        G.eval()
-        x = G(self.fixed_z, self.fixed_y).float().cpu()
-        G.train()
+        x = generate(self.G, self.fixed_z, self.fixed_y)
         self.history.snapshots.append((self.step, x))
         return x
 
@@ -293,16 +322,40 @@ class GANTrainer:
 
         Under torchrun every rank must call it: it gathers each rank's random streams.
         """
-        state = dict(G=self.G.state_dict(), D=self.D.state_dict(),
-                     opt_G=self.opt_G.state_dict(), opt_D=self.opt_D.state_dict(),
-                     scaler_G=self.scaler_G.state_dict(), scaler_D=self.scaler_D.state_dict(),
-                     step=self.step, epoch=self.epoch, batch_in_epoch=self.batch_in_epoch,
-                     seconds=self.seconds, history=self.history.state_dict(),
-                     **self._rng_states())
+        state = dict(self._local_state(), seconds=self.seconds,
+                     history=self.history.state_dict())
         if self.world > 1:   # the weights are the same on every rank; the random streams are not
             state.update(world_size=self.world,
                          rank_rngs=distributed.gather_objects(self._rng_states()))
         return state
+
+    def _local_state(self, callbacks: bool = False) -> dict:
+        """This process's models, optimisers, counters and random streams; with `callbacks`, a
+        copy (not references) that adds the state of every callback that has one."""
+        state = dict(G=self.G.state_dict(), D=self.D.state_dict(),
+                     opt_G=self.opt_G.state_dict(), opt_D=self.opt_D.state_dict(),
+                     scaler_G=self.scaler_G.state_dict(), scaler_D=self.scaler_D.state_dict(),
+                     step=self.step, epoch=self.epoch, batch_in_epoch=self.batch_in_epoch,
+                     **self._rng_states())
+        if not callbacks:
+            return state
+        state["callbacks"] = [c.state_dict() if hasattr(c, "state_dict") else None
+                              for c in self.callbacks]
+        return copy.deepcopy(state)
+
+    def _load_local_state(self, state: dict, rngs: dict) -> None:
+        for name in ("G", "D", "opt_G", "opt_D", "scaler_G", "scaler_D"):
+            getattr(self, name).load_state_dict(state[name])
+        self.step, self.epoch = state["step"], state["epoch"]
+        self.batch_in_epoch = state["batch_in_epoch"]
+        self.rng.set_state(rngs["rng"])
+        torch.set_rng_state(rngs["torch_rng"])             # dropout draws from the global RNG
+        if "cuda_rng" in rngs and self.device.type == "cuda":
+            torch.cuda.set_rng_state(rngs["cuda_rng"], self.device)
+        for callback, saved in zip(self.callbacks, state.get("callbacks", ())):
+            if saved is not None:
+                callback.load_state_dict(saved)
+        self._batch_iter = None
 
     def _rng_states(self) -> dict:
         states = dict(rng=self.rng.get_state(), torch_rng=torch.get_rng_state())
@@ -317,17 +370,9 @@ class GANTrainer:
             raise ValueError(f"this checkpoint was written by {saved_world} process(es) and cannot "
                              f"resume in {self.world}: resume it with {saved_world} in all "
                              f"(torchrun --nproc_per_node=...), or train afresh")
-        for name in ("G", "D", "opt_G", "opt_D", "scaler_G", "scaler_D"):
-            getattr(self, name).load_state_dict(state[name])
-        self.step, self.epoch = state["step"], state["epoch"]
-        self.batch_in_epoch, self.seconds = state["batch_in_epoch"], state["seconds"]
-        rngs = state["rank_rngs"][self.rank] if self.world > 1 else state
-        self.rng.set_state(rngs["rng"])
-        torch.set_rng_state(rngs["torch_rng"])             # dropout draws from the global RNG
-        if "cuda_rng" in rngs and self.device.type == "cuda":
-            torch.cuda.set_rng_state(rngs["cuda_rng"], self.device)
+        self._load_local_state(state, state["rank_rngs"][self.rank] if self.world > 1 else state)
+        self.seconds = state["seconds"]
         self.history = History.from_state_dict(state["history"])
-        self._batch_iter = None
 
     def save_checkpoint(self, path) -> None:
         """Save on every rank's call (rank 0 writes); the file exists for all when it returns."""
@@ -344,3 +389,50 @@ def _total_steps(epochs, steps, per_epoch, n_critic):
     """The G-step count the progress bar aims at (None when only time limits the run)."""
     candidates = [s for s in (steps, epochs and math.ceil(epochs * per_epoch / n_critic)) if s]
     return min(candidates) if candidates else None
+
+
+class FiniteWatch:
+    """The first update whose loss was NaN or inf, remembered on the device: a few tensor
+    operations an update and no wait for the GPU (an `if` on `torch.isfinite(loss)` waits once
+    per update). `GANTrainer._check_finite` reads it once per log interval."""
+
+    WHO = ("D", "G")                                  # within a step D's updates come first
+    NONE = 2 ** 62
+
+    def __init__(self, device):
+        self.device = device
+        self.reset()
+
+    def reset(self) -> None:
+        self.step = {who: torch.zeros((), dtype=torch.long, device=self.device) for who in self.WHO}
+        self.value = {who: torch.zeros((), device=self.device) for who in self.WHO}
+
+    def update(self, loss: torch.Tensor, step: int, who: str) -> None:
+        loss = loss.detach().float()
+        new = (self.step[who] == 0) & ~torch.isfinite(loss)          # step 0: none yet
+        self.step[who] = torch.where(new, step, self.step[who])
+        self.value[who] = torch.where(new, loss, self.value[who])
+
+    def first_problem(self, G, D, step: int, rank: int, world: int) -> str | None:
+        """What went non-finite first, on whichever rank, in one line; None when nothing did."""
+        # a key orders events in time: step·4 + (0: D's loss, 1: G's loss, 2: D's, 3: G's weights)
+        keys = [torch.where(self.step[who] > 0, 4 * self.step[who] + i, self.NONE)
+                for i, who in enumerate(self.WHO)]
+        keys += [torch.where(_all_finite(model), self.NONE, 4 * step + 2 + i)
+                 for i, model in enumerate((D, G))]
+        key = torch.stack(keys).min() * world + rank              # the earliest, then lowest rank
+        if world > 1:
+            key = distributed.min_over_ranks(key)
+        key = int(key)                                             # the one wait for the device
+        if key >= self.NONE * world:
+            return None
+        (at, kind), bad_rank = divmod(key // world, 4), key % world
+        who, where = "DG"[kind % 2], f" on rank {bad_rank} of {world}" if world > 1 else ""
+        if kind >= 2:
+            return f"{who}'s weights became non-finite by step {at}{where}"
+        value = self.value[who].item() if bad_rank == rank else "non-finite"
+        return f"{who}'s loss became {value} at step {at}{where}"
+
+
+def _all_finite(model) -> torch.Tensor:
+    return torch.stack([torch.isfinite(p).all() for p in model.parameters()]).all()

@@ -29,6 +29,7 @@ import torch
 
 from gankit.device import seed_everything
 from gankit.exercises import check
+from gankit.losses import input_grad_norms, interpolate
 from gankit.metrics import ring_coverage
 from gankit.models import MLPDiscriminator, MLPGenerator
 from gankit.plots import DATA, GEN, subplots
@@ -76,9 +77,7 @@ def critic_on_grid(D, lim: tuple, n: int = 60) -> tuple:
 def interpolate_grad_norms(D, x_real, x_fake, eps) -> torch.Tensor:
     """||grad_x D(x̂)||_2 per sample at x̂ = eps·x_real + (1 - eps)·x_fake: what WGAN-GP's
     penalty pushes towards 1 (here without create_graph: a measurement, not a loss)."""
-    x_hat = (eps * x_real + (1 - eps) * x_fake).requires_grad_(True)
-    (grad,) = torch.autograd.grad(D(x_hat).sum(), x_hat)
-    return grad.flatten(1).norm(dim=1).detach()                           # (N,)
+    return input_grad_norms(D, interpolate(x_real, x_fake, eps)).detach()    # (N,)
 
 
 class RingTracker:
