@@ -14,14 +14,18 @@ laptop or Binder trains in minutes, "ci" the smallest run that executes every ce
 """
 from __future__ import annotations
 
+import ast
+import difflib
 import os
+import sys
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Optional
 
 from .device import get_device, has_accelerator
+from .io import check_output_dir
 from .models import check_image_size
-from .validate import check_choice, check_count, check_number
+from .validate import check_choice, check_count, check_number, check_seed
 
 PROFILES = ("ci", "cpu", "gpu")
 DATA_SOURCES = ("auto", "full", "offline")
@@ -37,6 +41,43 @@ def resolve_profile(profile: str = "auto") -> str:
         check_choice("GANKIT_PROFILE", from_env, PROFILES)
         return from_env
     return "gpu" if has_accelerator() else "cpu"
+
+
+def assigned_names(source: str) -> list:
+    """The names a cell assigns at its top level (`epochs = 5` -> ["epochs"])."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    return [target.id for node in tree.body if isinstance(node, (ast.Assign, ast.AnnAssign))
+            for target in getattr(node, "targets", [getattr(node, "target", None)])
+            if isinstance(target, ast.Name)]
+
+
+def check_injected_parameters(history=None) -> None:
+    """Refuse a name papermill injected that the notebook's `parameters` cell does not define.
+
+    papermill only warns about `-p epocs 5` and runs with the default epochs. It inserts its
+    cell, starting "# Parameters", right after the `parameters` cell, so in the kernel's list of
+    executed cells (IPython's `In`) the cell before it defines every known name. In a plain
+    Jupyter session there is no injected cell and nothing to check.
+    """
+    if history is None:
+        if "IPython" not in sys.modules:           # not in a kernel: nothing was injected
+            return
+        from IPython import get_ipython
+        shell = get_ipython()
+        history = shell.user_ns.get("In", []) if shell is not None else []
+    injected = [i for i, cell in enumerate(history)
+                if i > 0 and cell.lstrip().startswith("# Parameters")]
+    if not injected:
+        return
+    known = assigned_names(history[injected[-1] - 1])
+    for name in assigned_names(history[injected[-1]]):
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else f"use one of {', '.join(known)}"
+            raise ValueError(f"parameter {name!r} is not one of this notebook's parameters: {hint}")
 
 
 @dataclass(frozen=True)
@@ -60,11 +101,10 @@ class RunConfig:
 
     def validate(self) -> None:
         check_choice("profile", self.profile, PROFILES)
-        check_count("seed", self.seed, allow_zero=True)
+        check_seed(self.seed)
         check_choice("data_source", self.data_source, DATA_SOURCES)
-        if self.artifacts_dir is not None and not isinstance(self.artifacts_dir, (str, os.PathLike)):
-            raise ValueError(f"artifacts_dir={self.artifacts_dir!r} is not allowed: "
-                             "use None or a folder path such as 'runs/mnist'")
+        if self.artifacts_dir is not None:     # checked now, not after training (None: artifacts/)
+            check_output_dir("artifacts_dir", self.artifacts_dir)
         check_count("epochs", self.epochs)
         check_count("batch_size", self.batch_size)
         check_number("lr", self.lr)
@@ -77,7 +117,9 @@ class RunConfig:
 
     @classmethod
     def from_params(cls, profile: str = "auto", **params):
-        """The named profile with every non-None parameter applied, validated."""
+        """The named profile with every non-None parameter applied, validated (and, under
+        papermill, no injected parameter the notebook does not have)."""
+        check_injected_parameters()
         known = {f.name for f in fields(cls)} - {"profile", "device"}
         for name in params:
             if name not in known:
@@ -120,15 +162,20 @@ class Gan1DConfig(RunConfig):
     hidden: int = 32                      # width of G's and D's hidden layers
     lr_D: Optional[float] = None          # D's learning rate; None = lr
     latent: str = "normal"                # p_z of the 1D z: "normal" N(0, 1) or "uniform" U(0, 1)
+    loss: str = "non-saturating"          # G's loss: "non-saturating" (-log D(G(z))) or "minimax"
 
     def validate(self) -> None:
         super().validate()
         check_count("k", self.k)
         check_count("n_data", self.n_data)
+        if self.batch_size > self.n_data:
+            raise ValueError(f"batch_size={self.batch_size} is larger than n_data={self.n_data}: "
+                             f"use batch_size <= {self.n_data} (or a larger n_data)")
         check_count("hidden", self.hidden)
         if self.lr_D is not None:
             check_number("lr_D", self.lr_D)
         check_choice("latent", self.latent, ("normal", "uniform"))
+        check_choice("loss", self.loss, ("non-saturating", "minimax"))
 
     @classmethod
     def profiles(cls) -> dict:
@@ -274,6 +321,8 @@ class WGANConfig(RunConfig):
     ring_max_seconds: Optional[float] = None  # wall-clock cap of each ring run; None = no cap
     hidden: int = 128                     # width of the ring MLPs' three hidden layers
     gallery_steps: int = 1500             # generator steps of each failure-gallery run
+    fast_D_factor: float = 30.0           # the gallery's D learning rate, as a multiple of lr_vanilla
+    kr_steps: int = 300                   # steps of each critic in section 1's W1-vs-JSD experiment
     latent_dim: int = 100                 # dimension of z for the MNIST generator
 
     def validate(self) -> None:
@@ -286,9 +335,10 @@ class WGANConfig(RunConfig):
             check_number(name, value, allow_zero=True)
             if value >= 1:
                 raise ValueError(f"{name}={value!r} is not allowed: use a number in [0, 1)")
-        for name in ("lr_clip", "lr_vanilla", "ring_radius", "ring_std"):
+        for name in ("lr_clip", "lr_vanilla", "ring_radius", "ring_std", "fast_D_factor"):
             check_number(name, getattr(self, name))
-        for name in ("ring_steps", "ring_batch_size", "hidden", "gallery_steps", "latent_dim"):
+        for name in ("ring_steps", "ring_batch_size", "hidden", "gallery_steps", "latent_dim",
+                     "kr_steps"):
             check_count(name, getattr(self, name))
         for name in ("lr_D", "ring_max_seconds"):
             if getattr(self, name) is not None:
@@ -303,5 +353,5 @@ class WGANConfig(RunConfig):
         cpu = replace(gpu, profile="cpu", epochs=100, max_seconds=90, ring_steps=2000,
                       ring_max_seconds=180, gallery_steps=1500)
         ci = replace(cpu, profile="ci", epochs=1, max_seconds=4, ring_steps=120, ring_max_seconds=5,
-                     hidden=32, gallery_steps=60)
+                     hidden=32, gallery_steps=60, kr_steps=30)
         return dict(gpu=gpu, cpu=cpu, ci=ci)

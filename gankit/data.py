@@ -79,6 +79,14 @@ class InMemoryData:
         """Full batches each process sees per epoch (the last, partial batch is dropped)."""
         return (len(self) // world_size) // batch_size
 
+    def check_batch_size(self, batch_size: int, world_size: int = 1, name: str = "batch_size") -> None:
+        """Refuse, in one line, a batch larger than each process's share of the data."""
+        per_process = len(self) // world_size
+        if batch_size > per_process:
+            each = " each process has" if world_size > 1 else ""
+            raise ValueError(f"{name}={batch_size} is larger than the {per_process:,} items{each} "
+                             f"in this data set: use {name} <= {per_process}")
+
     def batches(self, batch_size: int, epoch: int, seed: int, start: int = 0,
                 rank: int = 0, world_size: int = 1) -> Iterator[tuple]:
         """Yield (x, y) batches of epoch `epoch`, from batch number `start` on.
@@ -87,9 +95,7 @@ class InMemoryData:
         takes a disjoint share of it (as `DistributedSampler` does), and a resumed run continues
         with exactly the batches it would have seen. `y` is None for unlabelled data.
         """
-        if batch_size > len(self) // world_size:
-            raise ValueError(f"batch_size={batch_size} is larger than the {len(self) // world_size} "
-                             f"items each process has: use batch_size <= {len(self) // world_size}")
+        self.check_batch_size(batch_size, world_size)
         g = torch.Generator().manual_seed(seed * 1_000_003 + epoch)
         order = torch.randperm(len(self), generator=g).to(self.device)
         order = order[rank::world_size]                  # this process's disjoint share

@@ -150,28 +150,28 @@ def main_process_first():
 
 
 class StopRequests:
-    """While active (and enabled), Ctrl-C (SIGINT) and SIGTERM only set `.requested`.
+    """While active, SIGTERM (and, when enabled, Ctrl-C: SIGINT) only set `.requested`.
 
     Under torchrun a KeyboardInterrupt would hit each rank at a different point, and a rank left
     waiting in an all-reduce for one that has stopped would wait forever; so the loop reads the
     flag between steps and all ranks agree to stop after the same step. torchrun passes Ctrl-C on
     to every worker and kills them 30 s later, which is plenty to finish a step and write files.
+    In one process Ctrl-C stays a KeyboardInterrupt, but SIGTERM (Slurm's time limit, `kill`)
+    still stops after the current step, as under torchrun, instead of killing the process.
     """
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
     def __init__(self, enabled: bool = True):
-        self.enabled, self.requested = enabled, False
+        self.enabled, self.requested, self.signum = enabled, False, None
         self._previous = {}
 
     def _handler(self, signum, frame):
-        self.requested = True
+        self.requested, self.signum = True, signum
 
     def __enter__(self):
-        if not self.enabled:      # one process: Ctrl-C stays a KeyboardInterrupt
-            return self
         try:
-            for sig in self.SIGNALS:
+            for sig in self.SIGNALS if self.enabled else (signal.SIGTERM,):
                 self._previous[sig] = signal.signal(sig, self._handler)
         except ValueError:        # not the main thread: signals stay as they were
             pass
@@ -179,6 +179,6 @@ class StopRequests:
 
     def __exit__(self, *exc):
         for sig, previous in self._previous.items():
-            signal.signal(sig, previous)
+            signal.signal(sig, signal.SIG_DFL if previous is None else previous)
         self._previous = {}
         return False

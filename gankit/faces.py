@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import os
 import warnings
+import zipfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Optional
@@ -26,6 +27,7 @@ from PIL import Image
 
 from gankit.data import (AUTO_TIMEOUT_S, FULL_TIMEOUT_S, InMemoryData, _say, default_data_dir,
                          resolve_data_source, short_reason, socket_timeout)
+from gankit.io import atomic_save
 from gankit.models import check_image_size
 from gankit.validate import check_count
 
@@ -56,10 +58,15 @@ def check_max_images(max_images) -> Optional[int]:
 def decode_image(path, image_size: int) -> np.ndarray:
     """One image file -> uint8 (3, S, S), exactly as the DCGAN tutorial's
     `Compose([Resize(S), CenterCrop(S)])` does it (tested against torchvision's transforms)."""
-    with Image.open(path) as img:
-        img = TF.resize(img.convert("RGB"), image_size)   # shorter side -> S, bilinear, antialiased
-        img = TF.center_crop(img, image_size)             # (S, S), centre kept
-        return np.asarray(img).transpose(2, 0, 1).copy()  # (S, S, 3) -> (3, S, S)
+    try:
+        with Image.open(path) as img:
+            img = TF.resize(img.convert("RGB"), image_size)   # shorter side -> S, bilinear, antialiased
+            img = TF.center_crop(img, image_size)             # (S, S), centre kept
+            return np.asarray(img).transpose(2, 0, 1).copy()  # (S, S, 3) -> (3, S, S)
+    except (OSError, SyntaxError, ValueError) as error:       # Pillow: unidentified, truncated
+        reason = short_reason(error).replace(f" '{path}'", "")     # the path is said once
+        raise ValueError(f"{path} is not a readable image ({reason}): download it "
+                         "again, or delete it") from None
 
 
 def decode_images(paths: list, image_size: int, chunk: int = 4096) -> torch.Tensor:
@@ -112,8 +119,9 @@ def celeba_layout_problem(celeba_dir: Path) -> Optional[str]:
     """What is wrong with `celeba_dir`, in one sentence, or None when it is usable."""
     images = celeba_dir / "img_align_celeba"
     if not images.is_dir():
-        if (celeba_dir / "img_align_celeba.zip").is_file():
-            return f"img_align_celeba.zip is still zipped: unzip it into {celeba_dir}/"
+        archive = celeba_dir / "img_align_celeba.zip"
+        if archive.is_file():
+            return _zip_problem(archive) or f"{archive.name} is still zipped: unzip it into {celeba_dir}/"
         if any(celeba_dir.glob("*.jpg")):
             return f"the .jpg files lie directly in {celeba_dir}, not in {images}"
         return f"{images} is missing"
@@ -136,6 +144,18 @@ def celeba_layout_problem(celeba_dir: Path) -> Optional[str]:
     return None
 
 
+def _zip_problem(archive: Path) -> Optional[str]:
+    """Why `archive` is not a zip at all (Google Drive's quota page saved under its name), or None."""
+    if zipfile.is_zipfile(archive):
+        return None
+    with open(archive, "rb") as f:
+        head = f.read(512).lower()
+    if b"<html" in head or b"<!doctype html" in head:
+        return (f"{archive.name} is a web page, not a zip: Google Drive's quota (or sign-in) page "
+                "was saved instead of the file; delete it and download the zip again in a browser")
+    return f"{archive.name} is not a zip archive (an interrupted download?): download it again"
+
+
 def read_celeba_attributes(attr_file: Path, names: list) -> tuple:
     """(attribute names, uint8 (len(names), A) in {0, 1}) for the image files `names`, in order.
 
@@ -146,9 +166,13 @@ def read_celeba_attributes(attr_file: Path, names: list) -> tuple:
         lines = f.read().splitlines()
     attribute_names = tuple(lines[1].split())
     rows = {}
-    for line in lines[2:]:
+    for number, line in enumerate(lines[2:], start=3):
         fields = line.split()
         if len(fields) == len(attribute_names) + 1:
+            bad = [v for v in fields[1:] if v not in ("1", "-1")]
+            if bad:
+                raise CelebALayoutError(f"{attr_file} line {number}: {bad[0]!r} is not 1 or -1 "
+                                        f"(a damaged file?): download list_attr_celeba.txt again")
             rows[fields[0]] = fields[1:]
     missing = [name for name in names if name not in rows]
     if missing:
@@ -177,7 +201,11 @@ def load_celeba(celeba_dir: Path, image_size: int, max_images: Optional[int] = N
         _say(verbose, f"Decoding {len(files):,} CelebA images once (cached in {cache}) ...")
         attribute_names, attributes = read_celeba_attributes(celeba_dir / "list_attr_celeba.txt",
                                                              names)
-        data = {"x": decode_images(files, image_size), "attributes": attributes,
+        try:
+            x = decode_images(files, image_size)
+        except ValueError as error:        # one damaged JPEG: say which, let "auto" fall back
+            raise CelebALayoutError(f"CelebA in {celeba_dir} is not usable: {error}") from None
+        data = {"x": x, "attributes": attributes,
                 "attribute_names": list(attribute_names), "files": names}
         _write_cache(cache, data, verbose)
     return InMemoryData(data["x"], source=f"CelebA: {len(files):,} aligned faces from "
@@ -198,10 +226,8 @@ def _read_cache(cache: Path, names: list) -> Optional[dict]:
 
 
 def _write_cache(cache: Path, data: dict, verbose: bool) -> None:
-    partial = cache.with_suffix(".tmp")
     try:   # write, then rename: an interrupted save never leaves a broken cache behind
-        torch.save(data, partial)
-        os.replace(partial, cache)
+        atomic_save(data, cache)
     except OSError as error:   # e.g. a read-only shared copy of CelebA: work without a cache
         _say(verbose, f"Could not write the cache {cache} ({short_reason(error)}): "
                       f"the images will be decoded again next time.")

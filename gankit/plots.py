@@ -78,11 +78,11 @@ def save_images(x, path, nrow=8) -> Path:
     """Write a grid of (N, C, H, W) images in [-1, 1] as a PNG, one pixel per pixel (e.g. samples.png)."""
     from PIL import Image
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    from .io import atomic_write       # whole or absent, even when Ctrl-C comes mid-write
+
     grid = np.round(image_grid(x, nrow) * 255).astype(np.uint8)
-    Image.fromarray(grid).save(path)  # 2-D -> greyscale PNG, (H, W, 3) -> RGB
-    return path
+    # 2-D -> greyscale PNG, (H, W, 3) -> RGB
+    return atomic_write(path, lambda f: Image.fromarray(grid).save(f, format="PNG"))
 
 
 def plot_points_2d(samples, centers=None, ax=None, title=None):

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numbers
+import re
 
 
 def check_count(name: str, value, allow_zero: bool = False) -> None:
@@ -10,6 +11,16 @@ def check_count(name: str, value, allow_zero: bool = False) -> None:
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < smallest:
         kind = "a non-negative" if allow_zero else "a positive"
         raise ValueError(f"{name}={value!r} is not allowed: use {kind} integer (e.g. {name}=10)")
+
+
+MAX_SEED = 2**63 - 1        # torch's generators take 64-bit seeds; ranks and fixed z add a little
+
+
+def check_seed(value) -> None:
+    check_count("seed", value, allow_zero=True)
+    if value > MAX_SEED:
+        raise ValueError(f"seed={value!r} is too large: use an integer from 0 to 2**63 - 1 "
+                         f"(e.g. seed=0)")
 
 
 def check_number(name: str, value, allow_zero: bool = False) -> None:
@@ -26,3 +37,15 @@ def check_number(name: str, value, allow_zero: bool = False) -> None:
 def check_choice(name: str, value, allowed) -> None:
     if value not in allowed:
         raise ValueError(f"{name}={value!r} is not one of {', '.join(map(repr, allowed))}")
+
+
+def check_not_diverged(history, lr: float, name: str = "lr") -> None:
+    """A run stopped by a NaN or infinite loss is reported as what it is, before any quality check
+    could blame the budget or the data: training diverged at step N, lower the learning rate."""
+    # GANTrainer's NaN stop: "stopped: D's loss became nan at step 12 ..." (or "... weights
+    # became non-finite by step 12 ...")
+    found = re.search(r"stopped: (\S+ (?:loss became \S+|weights became non-finite)) (?:at|by) "
+                      r"step (\d+)", history.stop_reason or "")
+    if found:
+        raise RuntimeError(f"training diverged at step {found[2]} ({found[1]}): lower {name} "
+                           f"(now {lr:g}; e.g. {name}={lr / 4:g}) and run again")

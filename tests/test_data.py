@@ -222,8 +222,8 @@ def misshape(celeba, case):
             f.rename(celeba / f.name)
         images.rmdir()
     elif case == "still zipped":
+        shutil.make_archive(str(celeba / "img_align_celeba"), "zip", celeba, "img_align_celeba")
         shutil.rmtree(images)
-        (celeba / "img_align_celeba.zip").write_bytes(b"PK")
     elif case == "attribute file missing":
         (celeba / "list_attr_celeba.txt").unlink()
     elif case == "count differs":

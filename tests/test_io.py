@@ -32,7 +32,7 @@ def test_load_generator_refuses_other_files(tmp_path):
     torch.save({"weights": torch.zeros(3)}, tmp_path / "other.pt")
     with pytest.raises(ValueError, match="not a gankit generator file"):
         gankit.load_generator(tmp_path / "other.pt")
-    with pytest.raises(FileNotFoundError, match="no generator file at"):
+    with pytest.raises(FileNotFoundError, match="no gankit generator file at"):
         gankit.load_generator(tmp_path / "missing.pt")
     with pytest.raises(ValueError, match="saves gankit generators"):
         gankit.save_generator(MLPDiscriminator(), tmp_path / "d.pt")

@@ -8,6 +8,7 @@ the notebook reads back, e.g. `G = gankit.load_generator("runs/celeba/generator.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import warnings
 from dataclasses import asdict
@@ -19,11 +20,12 @@ from gankit import distributed
 from gankit.config import PROFILES, FacesConfig, MnistConfig
 from gankit.data import DATA_SOURCES, load_mnist
 from gankit.device import seed_everything
-from gankit.io import is_main_process, save_generator, write_metrics
+from gankit.io import check_output_dir, is_main_process, save_generator, write_metrics
 from gankit.callbacks import final_generator
 from gankit.lessons.dcgan_faces import build_dcgan
 from gankit.lessons.mnist_mlp_gan import build_mnist_gan
 from gankit.train import GANTrainer
+from gankit.validate import check_not_diverged
 
 PROG = "python -m gankit train"
 MODELS = ("dcgan", "mnist")
@@ -74,8 +76,12 @@ examples:
 
   --data-dir and --out must be on a file system every node sees.
 
+Ctrl-C or SIGTERM (Slurm's time limit) stops training after the current step and the files are
+written; a second Ctrl-C while they are written waits until they are whole, then exits (130).
+
 exit status: 0 when training ran (also when stopped early: see stop_reason in metrics.json),
-2 for a bad argument (one line on stderr saying which and what is allowed)."""
+1 when it diverged (a NaN loss: the files hold the last finite weights; lower the learning rate),
+2 for a bad argument or --out (one line on stderr saying which and what is allowed)."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -105,6 +111,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--max-seconds", type=float, metavar="S",
                         help="wall-clock budget of the training loop")
     parser.add_argument("--batch-size", type=int, metavar="N", help="images per process a step")
+    parser.add_argument("--lr", type=float, metavar="LR", help="Adam's learning rate of G and D")
     parser.add_argument("--seed", type=int, metavar="N", help="fixes weights, data order, z")
     parser.add_argument("--out", required=True, metavar="DIR", help="where the files go")
     return parser
@@ -117,21 +124,65 @@ def main(argv=None) -> int:
     except SystemExit as stop:                  # --help (0) or a bad argument (2)
         return stop.code if isinstance(stop.code, int) else 2
     try:
+        check_output_dir("--out", args.out)     # before any training: nothing trained is lost
         cfg = make_config(args)
     except ValueError as error:                 # e.g. --epochs 0, a --data-dir that is no folder
         return _bad_argument(str(error))
-    with distributed.process_group() as (rank, world):
+    with distributed.process_group() as (rank, world), LaterSignalsWait() as signals:
         try:
             data, G, D, kwargs = build(args, cfg, verbose=rank == 0)
+            data.check_batch_size(cfg.batch_size, world, name="--batch-size")
         except (ValueError, RuntimeError, OSError) as error:   # e.g. --data-source full offline
             return _bad_argument(str(error))
-        return train(args, cfg, data, G, D, kwargs)
+        except KeyboardInterrupt:
+            print(f"{PROG}: interrupted before training: nothing was written", file=sys.stderr)
+            return 130
+        status = train(args, cfg, data, G, D, kwargs, signals)
+    if signals.held:
+        print(f"{PROG}: interrupted again while the files were written: they were finished first",
+              file=sys.stderr)
+        return 128 + signals.held[0]
+    return status
+
+
+class LaterSignalsWait:
+    """Ctrl-C and SIGTERM: the first stops training, any later one waits for the files.
+
+    During `fit` the first signal stops training cleanly: SIGTERM after the current step
+    (distributed.StopRequests), Ctrl-C in one process as a KeyboardInterrupt that `fit` catches.
+    Before training it stops the command (nothing trained yet). Once `training_over()` is called,
+    a signal only is recorded in `held`: the run's files are written whole, then the command exits.
+    """
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self):
+        self.over, self.held, self._previous = False, [], {}
+
+    def _handler(self, signum, frame):
+        if self.over:
+            self.held.append(signum)
+        else:
+            self.over = True                 # a second signal, a moment later, must not escape
+            raise KeyboardInterrupt
+
+    def training_over(self) -> None:
+        self.over = True
+
+    def __enter__(self):
+        self._previous = {sig: signal.signal(sig, self._handler) for sig in self.SIGNALS}
+        return self
+
+    def __exit__(self, *exc):
+        for sig, previous in self._previous.items():
+            signal.signal(sig, previous)
+        return False
 
 
 def make_config(args):
     """The profile's config with the command line's values applied and validated."""
     common = dict(profile=args.profile, seed=args.seed, epochs=args.epochs,
-                  max_seconds=args.max_seconds, batch_size=args.batch_size,
+                  max_seconds=args.max_seconds, batch_size=args.batch_size, lr=args.lr,
                   data_source=args.data_source, artifacts_dir=args.out)
     if args.model == "dcgan":
         return FacesConfig.from_params(data_dir=args.data_dir, **common)
@@ -155,7 +206,7 @@ def build(args, cfg, verbose: bool) -> tuple:
     return data, G, D, kwargs
 
 
-def train(args, cfg, data, G, D, kwargs) -> int:
+def train(args, cfg, data, G, D, kwargs, signals) -> int:
     rank, world = distributed.rank_and_world()
     say = print if rank == 0 else (lambda *a, **k: None)
     trainer = GANTrainer(G, D, **kwargs, progress=rank == 0 and sys.stderr.isatty())
@@ -165,12 +216,21 @@ def train(args, cfg, data, G, D, kwargs) -> int:
         f"batch {cfg.batch_size} per process = {cfg.batch_size * world} a step")
     with warnings.catch_warnings():             # the stop reason is in the last line printed
         warnings.filterwarnings("ignore", category=RuntimeWarning, module=__name__)
-        history = trainer.fit(data, batch_size=cfg.batch_size, epochs=cfg.epochs,
-                              max_seconds=cfg.max_seconds)
+        try:
+            history = trainer.fit(data, batch_size=cfg.batch_size, epochs=cfg.epochs,
+                                  max_seconds=cfg.max_seconds)
+        finally:
+            signals.training_over()
     write_outputs(Path(args.out), args.model, cfg, trainer, data, world)
     say(f"{trainer.step} steps, {trainer.epoch} epochs in {trainer.seconds:.1f} s"
         f"{' (' + history.stop_reason + ')' if history.stop_reason else ''}; "
         f"wrote generator.pt, metrics.json, samples.png to {args.out}")
+    try:
+        check_not_diverged(history, cfg.lr, name="--lr")
+    except RuntimeError as error:               # the files hold the last finite weights
+        if rank == 0:
+            print(f"{PROG}: {error}", file=sys.stderr)
+        return 1
     return 0
 
 
