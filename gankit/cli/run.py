@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import ast
+import contextlib
 import json
 import os
 import sys
@@ -16,6 +17,7 @@ import time
 from pathlib import Path
 
 from gankit.config import PROFILES
+from gankit.io import signals_held, write_text
 
 DESCRIPTION = """\
 Execute the course notebooks with papermill, as a class or a CI job would.
@@ -29,7 +31,13 @@ EPILOG = """\
 output:
   DIR/NAME.ipynb            the executed copy (a failing cell shows its traceback there)
   DIR/artifacts/NAME/       what the notebook saved: metrics.json, samples.png, generator.pt
-  DIR/index.md, index.json  one row per notebook: status, seconds, peak memory, metrics
+  DIR/index.md, index.json  one row per notebook: status, seconds, peak memory, metrics;
+                            rewritten as each notebook starts and ends (running, pending, ok,
+                            failed, interrupted, not run)
+  DIR/logs/NAME.stderr.txt  the kernel's own messages (not the notebook's outputs)
+
+--out must be a folder you can write to, outside the course's notebooks/ folder. Ctrl-C stops
+the running notebook's kernel, marks it "interrupted" in the index and exits (130).
 
 exit status:
   0 every notebook ran; 1 a notebook failed (each failure is named, with its cell, on stderr);
@@ -81,7 +89,7 @@ class PeakMemory:
 def notebooks_folder() -> Path:
     """notebooks/ of the checkout we are in, else of the checkout gankit was installed from."""
     from gankit.io import project_root
-    for root in (project_root(), Path(__file__).resolve().parent.parent):
+    for root in (project_root(), Path(__file__).resolve().parents[2]):   # gankit/cli/run.py
         if (root / "notebooks").is_dir():
             return root / "notebooks"
     return Path("notebooks")
@@ -130,12 +138,30 @@ def parameters_for(path: Path, params: dict) -> dict:
     return {name: value for name, value in params.items() if name in declared}
 
 
+RUNNER_OWNS = {"profile": "use --profile (the index records it)",
+               "artifacts_dir": "each notebook's artifacts go to OUT/artifacts/NAME: choose --out"}
+
+
 def check_parameters(notebooks: list, params: dict) -> None:
     declared = set().union(*(notebook_parameters(nb) for nb in notebooks))
     for name in params:
+        if name in RUNNER_OWNS:
+            raise ValueError(f"-p {name} is set by the runner: {RUNNER_OWNS[name]}")
         if name not in declared:
             raise ValueError(f"-p {name}: no selected notebook has a parameter {name!r}: use one of "
                              f"{', '.join(sorted(declared))}")
+
+
+def check_out(out, notebooks: list, course: Path) -> Path:
+    """--out must be a writable folder outside the course's notebooks/ (whose sources an executed
+    copy would overwrite), checked before any notebook runs."""
+    from gankit.io import check_output_dir
+    out = check_output_dir("--out", out).resolve()
+    for folder in {course.resolve(), *(nb.resolve().parent for nb in notebooks)}:
+        if out == folder or (folder == course.resolve() and folder in out.parents):
+            raise ValueError(f"--out {out} would write into {folder}, over the notebooks kept "
+                             "there: choose a folder outside it, e.g. --out runs/check")
+    return out
 
 
 def read_metrics(folder: Path) -> dict:
@@ -144,27 +170,92 @@ def read_metrics(folder: Path) -> dict:
 
 
 def run_notebook(path: Path, out: Path, profile: str, params: dict, cell_timeout: float) -> dict:
-    """Execute one notebook; never raises for a failing cell: the result says what failed."""
+    """Execute one notebook; never raises for a failing cell: the result says what failed.
+
+    papermill writes the executed copy as it goes, to a hidden file that replaces OUT/NAME.ipynb
+    when the run ends (also when it failed or was interrupted), so a half-written copy never
+    stands beside an index that calls it current. Ctrl-C marks the run "interrupted" and stops
+    the kernel.
+    """
     import papermill
     artifacts = out / "artifacts" / path.stem
     parameters = dict(profile=profile, artifacts_dir=str(artifacts.resolve()))
     parameters.update(parameters_for(path, params))
     result = dict(notebook=path.name, status="ok", error="", executed=f"{path.name}",
                   parameters={k: v for k, v in parameters.items() if k != "artifacts_dir"})
+    partial = out / f".{path.stem}.running.ipynb"
+    before = _children()
     start = time.perf_counter()
-    with PeakMemory() as memory:
-        try:
-            papermill.execute_notebook(str(path), str(out / path.name), parameters=parameters,
-                                       cwd=str(path.parent), progress_bar=False,
-                                       execution_timeout=cell_timeout)
-        except papermill.PapermillExecutionError as error:
-            result.update(status="failed", error=f"cell {error.cell_index} (In [{error.exec_count}]): "
-                                                 f"{error.ename}: {error.evalue}".splitlines()[0])
-        except Exception as error:  # a kernel that died, a timeout: still recorded, never fatal
-            result.update(status="failed", error=f"{type(error).__name__}: {error}".splitlines()[0])
-    result.update(seconds=round(time.perf_counter() - start, 1), peak_memory_mb=memory.peak_mb,
-                  metrics=read_metrics(artifacts))
+    try:
+        with PeakMemory() as memory, kernel_stderr_to(out / "logs" / f"{path.stem}.stderr.txt"):
+            try:
+                papermill.execute_notebook(str(path), str(partial), parameters=parameters,
+                                           cwd=str(path.parent), progress_bar=False,
+                                           execution_timeout=cell_timeout, log_output=False)
+            except papermill.PapermillExecutionError as error:
+                result.update(status="failed", error=f"cell {error.cell_index} (In [{error.exec_count}]): "
+                                                     f"{error.ename}: {error.evalue}".splitlines()[0])
+            except KeyboardInterrupt:
+                result.update(status="interrupted", error=f"Ctrl-C during {_running_cell(partial)}")
+            except Exception as error:  # a kernel that died, a timeout: still recorded, never fatal
+                reason = f"{type(error).__name__}: {error}".splitlines()[0]
+                if "timed out" in reason.lower():
+                    reason = f"timed out after {cell_timeout:g} s (--cell-timeout)"
+                result.update(status="failed", error=f"{_running_cell(partial)}: {reason}")
+    finally:
+        with signals_held():            # a second Ctrl-C waits until the copy is in place
+            _stop(_children() - before)
+            if partial.is_file():
+                os.replace(partial, out / path.name)
+        result.update(seconds=round(time.perf_counter() - start, 1),
+                      peak_memory_mb=memory.peak_mb, metrics=read_metrics(artifacts))
     return result
+
+
+def _running_cell(executed: Path) -> str:
+    """"cell N" of the last cell papermill started in the executed copy (the one it stopped in)."""
+    import nbformat
+    try:
+        cells = nbformat.read(executed, as_version=4).cells
+    except Exception:               # no copy written yet, or one cut off mid-write
+        return "a cell"
+    started = [i for i, cell in enumerate(cells)
+               if cell.get("metadata", {}).get("papermill", {}).get("status", "pending") != "pending"]
+    return f"cell {started[-1]}" if started else "a cell"
+
+
+@contextlib.contextmanager
+def kernel_stderr_to(log: Path):
+    """The kernel's own stderr (ZMQ tracebacks after a timeout, TCP warnings) into `log`, kept
+    only when not empty: the runner's output stays one line per notebook."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "wb") as f:
+        os.dup2(f.fileno(), 2)      # the kernel inherits fd 2 when papermill starts it
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+    if log.stat().st_size == 0:
+        log.unlink()
+
+
+def _children() -> set:
+    import psutil
+    return set(psutil.Process().children(recursive=True))
+
+
+def _stop(processes: set) -> None:
+    """End the kernel papermill started for this notebook, if it outlived the run (Ctrl-C)."""
+    import psutil
+    for process in processes:
+        try:
+            process.terminate()
+        except psutil.Error:        # it ended on its own meanwhile
+            pass
 
 
 def headline(metrics: dict, limit: int = 6) -> str:
@@ -180,20 +271,27 @@ def headline(metrics: dict, limit: int = 6) -> str:
     return ", ".join(items[:limit]) + (" …" if len(items) > limit else "")
 
 
+def pending(path: Path, status: str = "pending") -> dict:
+    """The index row of a notebook that has not finished (yet): "running" or "pending"."""
+    return dict(notebook=path.name, status=status, error="", executed="", seconds="",
+                peak_memory_mb="", metrics={})
+
+
 def write_index(results: list, out: Path, profile: str, params: dict) -> Path:
+    """index.md and index.json, written whole (atomically) each time a notebook's row changes."""
     lines = [f"# Notebook runs: profile {profile}", "",
              f"Parameters: {', '.join(f'{k}={v!r}' for k, v in params.items()) or 'none'}", "",
              "| notebook | status | seconds | peak memory (MB) | metrics |",
              "|---|---|---:|---:|---|"]
     for r in results:
-        status = r["status"] if r["status"] == "ok" else f"**failed**: {r['error']}"
-        lines.append(f"| [{r['notebook']}]({r['executed']}) | {status} | {r['seconds']} | "
-                     f"{r['peak_memory_mb']} | {headline(r['metrics'])} |")
-    (out / "index.json").write_text(json.dumps(dict(profile=profile, parameters=params,
-                                                    runs=results), indent=2, default=str))
-    index = out / "index.md"
-    index.write_text("\n".join(lines) + "\n")
-    return index
+        status = r["status"] if r["status"] in ("ok", "pending", "running", "not run") else \
+            f"**{r['status']}**: {r['error']}"
+        name = f"[{r['notebook']}]({r['executed']})" if r["executed"] else r["notebook"]
+        lines.append(f"| {name} | {status} | {r['seconds']} | {r['peak_memory_mb']} | "
+                     f"{headline(r['metrics'])} |")
+    write_text(out / "index.json", json.dumps(dict(profile=profile, parameters=params, runs=results),
+                                              indent=2, default=str))
+    return write_text(out / "index.md", "\n".join(lines) + "\n")
 
 
 def parse_args(argv: list) -> argparse.Namespace:
@@ -206,30 +304,50 @@ def parse_args(argv: list) -> argparse.Namespace:
                         help="set a notebook parameter, e.g. -p epochs 30 (repeatable)")
     parser.add_argument("--out", required=True, metavar="DIR", help="folder for executed copies, artifacts, index")
     parser.add_argument("--offline", action="store_true", help="use packaged data only (sets GANKIT_OFFLINE=1)")
-    parser.add_argument("--cell-timeout", type=float, default=3600, metavar="SECONDS",
+    parser.add_argument("--cell-timeout", type=_positive_seconds, default=3600, metavar="SECONDS",
                         help="stop a notebook whose cell runs longer than this (default 3600)")
     return parser.parse_args(argv)
+
+
+def _positive_seconds(text: str) -> float:
+    """--cell-timeout: papermill reads 0 and negative values as "no limit"; refuse them here."""
+    try:
+        seconds = float(text)
+    except ValueError:
+        seconds = float("nan")
+    if not seconds > 0 or seconds == float("inf"):
+        raise argparse.ArgumentTypeError(f"{text!r} is not allowed: use a positive number of "
+                                         "seconds, e.g. --cell-timeout 600")
+    return seconds
 
 
 def main(argv=None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     params = {name: parse_value(value) for name, value in args.parameter}
     try:
-        notebooks = find_notebooks(args.notebooks, notebooks_folder())
+        course = notebooks_folder()
+        notebooks = find_notebooks(args.notebooks, course)
         check_parameters(notebooks, params)
+        out = check_out(args.out, notebooks, course)
     except ValueError as error:
         print(f"gankit run: {error}", file=sys.stderr)
         return 2
     if args.offline:
         os.environ["GANKIT_OFFLINE"] = "1"        # the kernels inherit it
-    out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    results = []
-    for i, path in enumerate(notebooks, 1):
-        print(f"[{i}/{len(notebooks)}] {path.name} ...", flush=True)
-        results.append(run_notebook(path, out, args.profile, params, args.cell_timeout))
-        r = results[-1]
+    results = [pending(path) for path in notebooks]
+    for i, path in enumerate(notebooks):
+        results[i] = pending(path, "running")
+        write_index(results, out, args.profile, params)    # never a stale index that looks current
+        print(f"[{i + 1}/{len(notebooks)}] {path.name} ...", flush=True)
+        results[i] = r = run_notebook(path, out, args.profile, params, args.cell_timeout)
         print(f"    {r['status']} in {r['seconds']} s, peak memory {r['peak_memory_mb']} MB", flush=True)
+        if r["status"] == "interrupted":
+            results[i + 1:] = [pending(later, "not run") for later in notebooks[i + 1:]]
+            print(f"gankit run: {r['notebook']} interrupted ({r['error']}): its kernel was stopped; "
+                  f"the notebooks after it did not run; index: "
+                  f"{write_index(results, out, args.profile, params)}", file=sys.stderr)
+            return 130
     print(f"index: {write_index(results, out, args.profile, params)}")
     failed = [r for r in results if r["status"] != "ok"]
     for r in failed:
