@@ -7,6 +7,7 @@ D* = p_data / (p_data + p_g) (Goodfellow et al. 2014, Prop. 1) and measure diver
 - 1D: `Gaussian1D`, `GaussianMixture1D`, `Exponential1D`, each with `pdf`, `cdf`, `icdf`
   (the inverse CDF F^-1), `sample`, `plot_range` and `describe`. Sampling *is* inverse-CDF
   sampling, X = F^-1(U) with U ~ Uniform(0, 1): the generator of notebook 01.
+- `two_modes()`: the mixture notebooks 01 and 02 share.
 - 2D: `Ring2D`, the ring of 8 Gaussians (radius 2, std 0.02) of the Unrolled GAN paper
   (Metz et al. 2017) and VEEGAN (Srivastava et al. 2017); the WGAN-GP toy experiments
   (Gulrajani et al. 2017) use the same ring scaled to radius sqrt(2).
@@ -209,6 +210,13 @@ class GaussianMixture1D(_Distribution1D):
     def describe(self) -> dict:
         return {"kind": self.kind, "means": list(self.means), "stds": list(self.stds),
                 "weights": list(self.weights)}
+
+
+def two_modes() -> GaussianMixture1D:
+    """The two-mode target of notebooks 01 and 02, one mixture so that quantile matching (01) and
+    the GAN (02) are compared like for like: ½ N(-1.5, 0.5²) + ½ N(1.5, 0.5²), its modes six
+    standard deviations apart."""
+    return GaussianMixture1D(means=(-1.5, 1.5), stds=(0.5, 0.5), weights=(0.5, 0.5))
 
 
 # ----------------------------------------------------------------------------- 2D ring

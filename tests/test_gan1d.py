@@ -155,3 +155,28 @@ def test_the_pictures_draw():
     for fig in (plot_figure1_panels(recorder, [0, 1], titles=["(a)", "(b)"]),
                 plot_snapshot(recorder, 1), plot_criterion(recorder), plot_generator_losses()):
         assert fig.axes and all(ax.get_title() for ax in fig.axes)
+
+
+def test_density_check_agrees_for_the_right_p_g_and_not_for_another():
+    from gankit.lessons.gan_1d import density_check
+    seed_everything(0)
+    G, _ = toy_pair(latent="normal")
+    other, _ = toy_pair(latent="normal")
+    x = np.linspace(-4, 4, 1601)
+    right = density_check(G, generator_density(G, x), x, n=100_000)
+    wrong = density_check(G, generator_density(other, x), x, n=100_000)
+    assert right < 0.02 < wrong
+
+
+def test_density_ratio_plot_and_the_loss_knob():
+    import matplotlib.pyplot as plt
+    from gankit import Gan1DConfig
+    from gankit.lessons.gan_1d import plot_density_ratio
+    x = np.linspace(-4, 4, 401)
+    p, q = stats.norm.pdf(x, 0, 1), stats.norm.pdf(x, 1, 1)
+    fig = plot_density_ratio(x, p, q, np.log(p / q))
+    assert len(fig.axes[0].lines) == 2
+    plt.close(fig)
+    assert Gan1DConfig.from_params(profile="ci", loss="minimax").loss == "minimax"
+    with pytest.raises(ValueError, match="loss"):
+        Gan1DConfig.from_params(profile="ci", loss="wasserstein")

@@ -64,3 +64,14 @@ def test_the_pictures_draw():
             assert fig.axes and all(ax.get_title() for ax in fig.axes)
     (ax_f, _) = plot_inverse_cdf(Gaussian1D(), 0.975, "normal").axes
     assert "1.960" in ax_f.get_legend().get_texts()[1].get_text()     # F⁻¹(0.975) of N(0, 1)
+
+
+def test_monotone_network_is_bounded_by_its_ends():
+    # a sum of sigmoid steps: G(U) can never leave [G(0), G(1)] (notebook 01 shows what it costs)
+    net = MonotoneMLP(hidden=8, low=-2.0, high=3.0)
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(torch.randn(p.shape, generator=torch.Generator().manual_seed(0)))
+        ends = net(torch.tensor([[0.0], [1.0]])).flatten()
+        inside = net(torch.rand(1000, 1, generator=torch.Generator().manual_seed(1))).flatten()
+    assert ends[0] <= inside.min() and inside.max() <= ends[1]

@@ -96,6 +96,28 @@ def test_w1_1d_against_scipy_and_a_shift():
         M.w1_1d(samples + 20, target.cdf, x)
 
 
+def test_w1_exact_closed_forms():
+    rng = np.random.default_rng(0)
+    a = rng.normal(size=(300, 2))
+    shift = np.array([3.0, -4.0])
+    # a translated copy: KR's f(x) = <x, t>/|t| bounds W1 below by |t|, the identity pairing above
+    assert M.w1_exact(a, a + shift) == pytest.approx(5.0, abs=1e-9)
+    assert M.w1_exact(a, rng.permutation(a)) == pytest.approx(0.0, abs=1e-12)
+    # in 1D the sorted pairing is optimal: a second implementation
+    x, y = rng.exponential(size=500), rng.normal(size=500)
+    assert M.w1_exact(x, y) == pytest.approx(np.abs(np.sort(x) - np.sort(y)).mean(), abs=1e-9)
+    assert M.w1_exact(x, y) == pytest.approx(stats.wasserstein_distance(x, y), abs=1e-9)
+    # two points each, pairings by hand: {(0,0)->(0,1), (2,0)->(2,1)} beats the crossing one
+    assert M.w1_exact([[0, 0], [2, 0]], [[2, 1], [0, 1]]) == pytest.approx(1.0)
+
+
+def test_w1_exact_refuses_unequal_sizes_and_nan():
+    with pytest.raises(ValueError, match="equal shape"):
+        M.w1_exact(np.zeros((3, 2)), np.zeros((4, 2)))
+    with pytest.raises(ValueError, match="NaN"):
+        M.w1_exact(np.full((3, 2), np.nan), np.zeros((3, 2)))
+
+
 def test_grid_mismatch_raises_a_one_line_error():
     with pytest.raises(ValueError, match="q has shape"):
         M.jsd(P, Q[:-1], X)

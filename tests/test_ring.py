@@ -118,3 +118,51 @@ def test_the_config_checks_its_06_knobs():
                       (dict(ring_steps=0), "ring_steps"), (dict(lr_D=-1e-4), "lr_D")):
         with pytest.raises(ValueError, match=name):
             WGANConfig.from_params(profile="ci", **bad)
+
+
+# ----------------------------------------------------------- Kantorovich-Rubinstein, section 1 of 06
+
+def test_a_gp_critic_recovers_w1_and_an_untrained_one_does_not():
+    from gankit.lessons.wgan import shifted_uniforms, train_gp_critic
+    from gankit.metrics import w1_exact
+    x_real, x_fake = shifted_uniforms(2.0, n=500, seed=0)
+    exact = w1_exact(x_real, x_fake)
+    assert exact == pytest.approx(2.0, abs=0.05)                    # every unit of mass moves by d
+    _, trained = train_gp_critic(x_real, x_fake, steps=300, seed=0)
+    # soft penalty: a critic of slope s earns d·s - λ(s - 1)², largest at s = 1 + d/(2λ)
+    assert trained == pytest.approx(2.0 * (1 + 2.0 / 20), rel=0.15)
+    _, untrained = train_gp_critic(x_real, x_fake, steps=1, seed=0)
+    assert abs(untrained) < 0.5 * exact                             # a check on it would fail
+
+
+def test_kr_duality_rows_jsd_saturates():
+    from gankit.lessons.wgan import kr_duality_1d, plot_kr_duality
+    rows = kr_duality_1d([0.5, 1.0, 3.0], n=200, steps=2, seed=0)
+    assert [r["distance"] for r in rows] == [0.5, 1.0, 3.0]
+    assert rows[0]["jsd"] == pytest.approx(0.5 * np.log(2), abs=2e-3)   # d·log 2 while they overlap
+    assert rows[2]["jsd"] == pytest.approx(np.log(2), abs=2e-3)         # log 2 once they do not
+    assert rows[2]["w1_exact"] == pytest.approx(3.0, abs=0.1)
+    plt.close(plot_kr_duality(rows))
+
+
+def test_ring_w1_separates_a_collapsed_generator_from_a_good_one():
+    from types import SimpleNamespace
+    from gankit.lessons.wgan import ring_w1
+    ring = Ring2D(std=0.05)
+    G_mode0 = lambda n: torch.tensor(ring.centers[:1], dtype=torch.float32).repeat(n, 1)  # noqa: E731
+    G_ring = lambda n: ring.sample(n, seed=11)                                           # noqa: E731
+    D = torch.nn.Linear(2, 1)
+    run = lambda G: SimpleNamespace(G=None, D=D, tracker=SimpleNamespace(samples=lambda _: G(300)))  # noqa: E731
+    collapsed, good = ring_w1(run(G_mode0), ring, n=300), ring_w1(run(G_ring), ring, n=300)
+    chord = np.linalg.norm(ring.centers - ring.centers[0], axis=1).mean()   # mean distance to a mode
+    assert collapsed["exact"] == pytest.approx(chord, rel=0.1)
+    assert good["exact"] < 2 * good["floor"] + 0.05 < collapsed["exact"]
+
+
+def test_wgan_config_knobs_are_validated():
+    cfg = WGANConfig.from_params(profile="ci", fast_D_factor=10, ring_std=0.02, lambda_gp=1)
+    assert (cfg.fast_D_factor, cfg.ring_std, cfg.lambda_gp) == (10, 0.02, 1)
+    with pytest.raises(ValueError, match="fast_D_factor"):
+        WGANConfig.from_params(profile="ci", fast_D_factor=0)
+    with pytest.raises(ValueError, match="kr_steps"):
+        WGANConfig.from_params(profile="ci", kr_steps=0)

@@ -124,3 +124,12 @@ def test_bad_arguments_raise_one_line_errors(make, name):
         make()
     message = str(info.value)
     assert name in message and "\n" not in message
+
+
+def test_two_modes_is_the_shared_mixture():
+    from gankit.toy import two_modes
+    mix = two_modes()
+    x = np.linspace(-8, 8, 16_001)
+    assert np.trapezoid(mix.pdf(x), x) == pytest.approx(1.0, abs=1e-9)
+    assert mix.cdf(0.0) == pytest.approx(0.5)                      # symmetric, equal weights
+    assert (mix.means[1] - mix.means[0]) / mix.stds[0] == pytest.approx(6.0)
