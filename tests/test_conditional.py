@@ -147,13 +147,23 @@ def test_config_profiles_and_bad_values():
             gankit.ConditionalMnistConfig.from_params(profile="ci", **{name: value})
 
 
-def test_exercise_checkers_accept_the_answer_and_catch_mistakes(capsys):
+def test_exercise_checkers_accept_the_answer_and_catch_mistakes():
     import torch.nn.functional as F
 
     from gankit.lessons.conditional_gan import check_label_maps, check_projection_score
+
+    def stub(*args):
+        raise NotImplementedError("your code here")
     assert check_label_maps(lambda y, n, h, w: F.one_hot(y, n).float()[:, :, None, None]
-                            .expand(-1, -1, h, w))
-    assert not check_label_maps(lambda y, n, h, w: torch.zeros(len(y), n, h, w))
+                            .expand(-1, -1, h, w)).message == "✓ label maps: correct on 3 inputs"
+    assert check_label_maps(stub).status == "not attempted"
+    assert check_label_maps(lambda y, n, h, w: torch.zeros(len(y), n, h, w)).message.startswith(
+        "✗ label maps: on input ([0 3 9], 10, 4, 4) it gives 0 at index (0, 0, 0, 0) where 1 was expected")
+    assert "gives shape (3, 4, 4, 10) where (3, 10, 4, 4)" in check_label_maps(
+        lambda y, n, h, w: F.one_hot(y, n).float()[:, None, None, :].expand(-1, h, w, -1)).message
     assert check_projection_score(lambda phi, w, b, embed, y: phi @ w + b + (embed[y] * phi).sum(1))
-    assert not check_projection_score(lambda phi, w, b, embed, y: phi @ w + b)
-    assert "Hint" in capsys.readouterr().out
+    assert check_projection_score(stub).status == "not attempted"
+    assert check_projection_score(lambda phi, w, b, embed, y: phi @ w + b).message.startswith(
+        "✗ projection score: it leaves out the class term embed[y]·φ(x): that is an unconditional D")
+    assert check_projection_score(lambda phi, w, b, embed, y: phi @ w + (embed[y] * phi).sum(1)) \
+        .message.startswith("✗ projection score: it leaves out the bias b")

@@ -2,16 +2,18 @@
 
     python -m gankit run   NOTEBOOK... --profile P [-p NAME VALUE]... --out DIR
     python -m gankit train {dcgan,mnist} --profile P [--data-dir DIR] --out DIR
+    python -m gankit edition student --out notebooks/student [--check]
 
 `run` executes notebooks with papermill and writes an index of their metrics (gankit.cli.run);
-`train` runs a notebook's training outside Jupyter, also under torchrun (gankit.cli.train).
+`train` runs a notebook's training outside Jupyter, also under torchrun (gankit.cli.train);
+`edition` writes the student edition of the notebooks, solutions stubbed (gankit.cli.edition).
 `python -m gankit COMMAND --help` explains each one.
 """
 from __future__ import annotations
 
 import sys
 
-COMMANDS = ("run", "train")
+COMMANDS = ("run", "train", "edition")
 
 
 def main(argv=None) -> int:
@@ -26,6 +28,9 @@ def main(argv=None) -> int:
     if command == "train":
         from gankit.cli.train import main as train_main
         return train_main(rest)
+    if command == "edition":
+        from gankit.cli.edition import main as edition_main
+        return edition_main(rest)
     print(f"gankit: unknown command {command!r}: use one of {', '.join(COMMANDS)} "
           "(python -m gankit --help)", file=sys.stderr)
     return 2

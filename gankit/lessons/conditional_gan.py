@@ -194,35 +194,41 @@ def plot_message(message: str):
 
 
 # ------------------------------------------------------------ exercise checkers (05)
-def check_label_maps(student) -> bool:
-    """05: label_maps(y, num_classes, height, width) -> (N, num_classes, H, W): map y[i] of image i
-    is all ones, every other map all zeros (the one-hot code of y spread over the image, which a
-    convolutional D reads beside the pixels: the seed chapter's conditional DCGAN)."""
+def reference_label_maps(y, num_classes, height, width):
+    """gankit's answer to exercise 1, with the exercise's signature."""
     from gankit.models import label_maps
+    return label_maps(torch.zeros(len(y), 0, height, width), y, num_classes)
 
-    def reference(y, num_classes, height, width):
-        return label_maps(torch.zeros(len(y), 0, height, width), y, num_classes)
 
+def reference_projection_score(phi, w, b, embed, y):
+    """gankit's answer to exercise 2: φ(x)·w + b + embed[y]·φ(x)."""
+    return phi @ w + b + (embed[y] * phi).sum(1)
+
+
+def check_label_maps(student):
+    """05: label_maps(y, num_classes, height, width) -> (N, num_classes, H, W), exactly: map y[i]
+    of image i is all ones, every other map all zeros (the one-hot code of y spread over the
+    image, which a convolutional D reads beside the pixels: the seed chapter's conditional DCGAN)."""
     inputs = [(torch.tensor([0, 3, 9]), 10, 4, 4), (torch.tensor([2]), 3, 2, 5),
               (torch.tensor([1, 1, 0, 4]), 5, 28, 28)]
-    return check(student, reference, inputs, "label maps",
+    return check(student, reference_label_maps, inputs, "label maps", atol=0, rtol=0,
                  hint="F.one_hot(y, num_classes) gives (N, num_classes); make it float, add two "
                  "axes [:, :, None, None] and .expand(-1, -1, height, width)")
 
 
-def check_projection_score(student) -> bool:
+def check_projection_score(student):
     """05: projection_score(phi, w, b, embed, y) -> D(x, y) = φ(x)·w + b + embed[y]·φ(x), one score
-    per sample (Miyato & Koyama 2018), given the features phi (N, K), w (K,), b (a number) and the
-    class embeddings embed (num_classes, K)."""
-    def reference(phi, w, b, embed, y):
-        return phi @ w + b + (embed[y] * phi).sum(1)
-
+    per sample (Miyato & Koyama 2018), to within 1e-6, given the features phi (N, K), w (K,),
+    b (a number) and the class embeddings embed (num_classes, K)."""
     g = torch.Generator().manual_seed(5)
     inputs = [(torch.randn(4, 3, generator=g), torch.randn(3, generator=g), 0.5,
                torch.randn(10, 3, generator=g), torch.tensor([0, 9, 9, 2])),
               (torch.randn(2, 6, generator=g), torch.randn(6, generator=g), -1.0,
                torch.randn(3, 6, generator=g), torch.tensor([2, 1]))]
-    return check(student, reference, inputs, "projection score",
+    mistakes = {"it leaves out the class term embed[y]·φ(x): that is an unconditional D":
+                lambda phi, w, b, embed, y: phi @ w + b,
+                "it leaves out the bias b": lambda phi, w, b, embed, y: phi @ w + (embed[y] * phi).sum(1)}
+    return check(student, reference_projection_score, inputs, "projection score", mistakes=mistakes,
                  hint="embed[y] picks each sample's class vector, (N, K); multiply it by phi and "
                  "sum over K, then add the unconditional score phi @ w + b")
 

@@ -344,74 +344,92 @@ class MemorisationTracker:
 
 
 # ------------------------------------------------------------ exercise checkers (04)
-def check_conv_transpose_size(student) -> bool:
-    """04: `student(size, kernel, stride, padding)` -> the side of nn.ConvTranspose2d's output."""
+def check_conv_transpose_size(student):
+    """04: `student(size, kernel, stride, padding)` -> the side of nn.ConvTranspose2d's output,
+    exactly (an integer), on six cases."""
     # conv_transpose_output_size: defined above in this module
     inputs = [(1, 4, 1, 0), (4, 4, 2, 1), (16, 4, 2, 1), (2, 2, 1, 0), (5, 3, 2, 1), (7, 5, 3, 2)]
+    mistakes = {"this is a convolution's output size (it shrinks), not a transposed convolution's":
+                lambda n, k, s, p: (n + 2 * p - k) // s + 1,
+                "it subtracts the padding once: padding crops both sides, so 2·padding":
+                lambda n, k, s, p: (n - 1) * s - p + k}
     return check(student, conv_transpose_output_size, inputs, "transposed-convolution output size",
+                 atol=0, rtol=0, mistakes=mistakes,
                  hint="the kernel stamps start `stride` apart, so the full output spans "
                       "(size − 1)·stride + kernel; then subtract 2·padding (one per side)")
 
 
+_INIT_NAMES = ("G conv mean", "G conv std", "G batch norm scale mean", "G batch norm scale std",
+               "G batch norm shift", "D conv mean", "D conv std", "D batch norm scale mean",
+               "D batch norm scale std")
+
+
 def _init_statistics(init) -> np.ndarray:
-    """Apply `init` to a DCGAN pair whose weights were first scrambled; return 8 statistics:
-    (mean, std) of conv weights, of batch-norm scales and of batch-norm shifts, per network."""
+    """Apply `init` to a DCGAN pair whose weights were first scrambled; return 9 statistics:
+    (mean, std) of conv weights, of batch-norm scales, and the largest batch-norm shift of G."""
     from torch import nn
 
+    from gankit.exercises import random_state_kept
     from gankit.models import DCGANDiscriminator, DCGANGenerator
-    torch.manual_seed(0)
-    models = (DCGANGenerator(latent_dim=64, image_size=32, ngf=64),
-              DCGANDiscriminator(image_size=32, ndf=64))
-    stats = []
-    for model in models:
-        with torch.no_grad():
-            for p in model.parameters():            # far from DCGAN's values: a no-op init fails
-                p.uniform_(0.5, 1.5)
-        model.apply(init)
-        convs = torch.cat([m.weight.flatten() for m in model.modules()
-                           if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))])
-        bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
-        scale = torch.cat([m.weight for m in bns])
-        shift = torch.cat([m.bias for m in bns])
-        stats += [convs.mean(), convs.std(), scale.mean(), scale.std()]
-        stats += [shift.abs().max()] if model is models[0] else []
+    with random_state_kept():             # the models and init draw from torch's global RNG:
+        torch.manual_seed(0)              # seeded here, and the student's RNG state restored after
+        models = (DCGANGenerator(latent_dim=64, image_size=32, ngf=64),
+                  DCGANDiscriminator(image_size=32, ndf=64))
+        stats = []
+        for model in models:
+            with torch.no_grad():
+                for p in model.parameters():        # far from DCGAN's values: a no-op init fails
+                    p.uniform_(0.5, 1.5)
+            model.apply(init)
+            convs = torch.cat([m.weight.flatten() for m in model.modules()
+                               if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))])
+            bns = [m for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+            scale = torch.cat([m.weight for m in bns])
+            shift = torch.cat([m.bias for m in bns])
+            stats += [convs.mean(), convs.std(), scale.mean(), scale.std()]
+            stats += [shift.abs().max()] if model is models[0] else []
     return np.array([float(s.detach()) for s in stats])
 
 
-def check_dcgan_init(student) -> bool:
+def check_dcgan_init(student):
     """04: `student(module)`, applied with model.apply, should give DCGAN's initialisation:
-    conv weights ~ N(0, 0.02), batch-norm scales ~ N(1, 0.02), batch-norm shifts 0."""
+    conv weights ~ N(0, 0.02), batch-norm scales ~ N(1, 0.02), batch-norm shifts 0. Each
+    statistic must be within 0.004 of gankit's (their sampling noise is < 0.001)."""
+    from gankit.exercises import correct, not_attempted, wrong
     from gankit.models import dcgan_init
-    names = ("G conv mean", "G conv std", "G batch norm scale mean", "G batch norm scale std",
-             "G batch norm shift", "D conv mean", "D conv std", "D batch norm scale mean",
-             "D batch norm scale std")
+    name = "DCGAN init"
+    hint = ("conv weights N(0, 0.02); batch norm: weight N(1, 0.02), bias 0 (use isinstance on "
+            "nn.Conv2d, nn.ConvTranspose2d, nn.BatchNorm2d)")
     try:
         got = _init_statistics(student)
+    except NotImplementedError:
+        return not_attempted(name)
     except Exception as error:
-        print(f"✗ DCGAN init: raised {type(error).__name__}: {error}")
-        return False
-    want = _init_statistics(dcgan_init)
-    for name, g, w in zip(names, got, want):
-        if abs(g - w) > 0.004:                     # sampling noise of these statistics is < 0.001
-            print(f"✗ DCGAN init: {name} is {g:.4f} where about {w:.4f} was expected. Hint: "
-                  f"conv weights N(0, 0.02); batch norm: weight N(1, 0.02), bias 0 (use "
-                  f"isinstance on nn.Conv2d, nn.ConvTranspose2d, nn.BatchNorm2d)")
-            return False
-    print(f"✓ DCGAN init: conv weights, batch-norm scales and shifts of G and D look right")
-    return True
+        return wrong(name, f"raised {type(error).__name__}: {error}", hint)
+    if np.allclose(got, _init_statistics(lambda module: None)):
+        return wrong(name, "it changed no weight: initialise in place (nn.init.normal_)", hint)
+    for stat, g, w in zip(_INIT_NAMES, got, _init_statistics(dcgan_init)):
+        if abs(g - w) > 0.004:
+            return wrong(name, f"{stat} is {g:.4f} where about {w:.4f} was expected", hint)
+    return correct(name, "conv weights, batch-norm scales and shifts of G and D look right")
 
 
-def check_figure7(student) -> bool:
+def reference_combine(z, a, b, c):
+    """gankit's answer to exercise 3: mean(z[a]) − mean(z[b]) + mean(z[c])."""
+    from gankit.latent import concept_mean
+    return concept_mean(z, a) - concept_mean(z, b) + concept_mean(z, c)
+
+
+def check_figure7(student):
     """04: `student(z, a, b, c)` -> mean(z[a]) − mean(z[b]) + mean(z[c]), shape (d,)
-    (DCGAN, Fig. 7: average three exemplars per concept, then combine)."""
+    (DCGAN, Fig. 7: average three exemplars per concept, then combine), to within 1e-5."""
     g = torch.Generator().manual_seed(4)
     z = torch.randn(12, 5, generator=g)
     inputs = [(z, [0, 1, 2], [3, 4, 5], [6, 7, 8]), (z, [9, 2, 4], [1, 11, 0], [5, 3, 10]),
               (z, [0], [1], [2]), (torch.randn(36, 100, generator=g), [3, 8, 20], [1, 2, 30], [4, 5, 6])]
-
-    def want(z, a, b, c):
-        return z[a].mean(0) - z[b].mean(0) + z[c].mean(0)
-    return check(student, want, inputs, "Figure-7 arithmetic", atol=1e-5,
+    mistakes = {"it uses one exemplar per concept: average each concept's three rows first":
+                lambda z, a, b, c: z[a[0]] - z[b[0]] + z[c[0]]}
+    return check(student, reference_combine, inputs, "Figure-7 arithmetic", atol=1e-5, mistakes=mistakes,
                  hint="average each concept's rows first (z[a].mean(0), shape (d,)), then "
                       "combine the three means: A − B + C")
 

@@ -107,13 +107,15 @@ def mode_masses(samples, means) -> np.ndarray:
 # ----------------------------------------------------------------------------- D with G frozen
 
 def train_discriminator(D, sample_real, sample_fake, steps: int = 2000, batch_size: int = 1024,
-                        lr: float = 1e-3) -> list:
+                        lr: float = 1e-3, value=None) -> list:
     """Algorithm 1's inner loop run to convergence with G frozen (the premise of Prop. 1).
 
     Each step ascends V = mean log D(x) + mean log(1 - D(G(z))) on fresh minibatches from
     `sample_real(n)` and `sample_fake(n)` (Adam on -V, the loss of `gankit.losses`). The learning
     rate falls linearly to 0, so the last steps average out the minibatch noise and D settles
-    near D* instead of jittering around it. Returns V on each step's minibatch.
+    near D* instead of jittering around it. Returns V on each step's minibatch, computed by
+    `value(D(x) probabilities, D(G(z)) probabilities)` when given (notebook 02 passes the student's
+    V), else as minus gankit's loss.
     """
     check_count("steps", steps)
     check_count("batch_size", batch_size)
@@ -125,12 +127,15 @@ def train_discriminator(D, sample_real, sample_fake, steps: int = 2000, batch_si
     for _ in range(steps):
         x_real = sample_real(batch_size).to(device)
         x_fake = sample_fake(batch_size).to(device)
-        loss = discriminator_loss("minimax", D(x_real), D(x_fake))   # = -V(D, G) on the batch
+        f_real, f_fake = D(x_real), D(x_fake)                           # logits
+        loss = discriminator_loss("minimax", f_real, f_fake)             # = -V(D, G) on the batch
         opt_D.zero_grad(set_to_none=True)
         loss.backward()
         opt_D.step()
         schedule.step()
-        values.append(-loss.item())
+        with torch.no_grad():
+            values.append(-loss.item() if value is None else
+                          float(value(torch.sigmoid(f_real), torch.sigmoid(f_fake))))
     return values
 
 
@@ -202,20 +207,22 @@ class Figure1Recorder:
 
 # ----------------------------------------------------------------------------- pictures
 
-def plot_discriminator(x, p_data, p_g, D, ax=None, title=None, legend=True, bottom=0.0):
+def plot_discriminator(x, p_data, p_g, D, ax=None, title=None, legend=True, bottom=0.0,
+                       d_star=optimal_discriminator):
     """p_data (black dotted), p_g (green), the learned D (blue dashed) and the optimal
     D* = p_data / (p_data + p_g) (a wide pale blue band: D lies on it when D is optimal).
 
     D* is drawn only where p_data + p_g > 0.1% of its peak: elsewhere no sample ever arrives,
     nothing constrains D, and D* is a ratio of two negligible numbers. `bottom` leaves room
-    below the axis (for the mapping lines of `plot_figure1`).
+    below the axis (for the mapping lines of `plot_figure1`). `d_star(p_data, p_g)` computes D*
+    (notebook 02 passes the student's).
     """
     if ax is None:
         _, ax = subplots(figsize=(5.2, 3.2))
     x, p_data, p_g = np.asarray(x), np.asarray(p_data), np.asarray(p_g)
     top = max(1.05, 1.1 * float(np.max(p_data)))
     seen = (p_data + p_g) > 1e-3 * np.max(p_data + p_g)
-    ax.plot(x, np.where(seen, optimal_discriminator(p_data, p_g), np.nan), color=DISC, alpha=0.25,
+    ax.plot(x, np.where(seen, d_star(p_data, p_g), np.nan), color=DISC, alpha=0.25,
             linewidth=6, label="D* = p_data/(p_data+p_g)")
     ax.plot(x, p_data, color=DATA, linestyle=":", linewidth=2, label="p_data")
     ax.plot(x, np.minimum(p_g, top), color=GEN, linewidth=1.5, label="p_g")
@@ -368,28 +375,35 @@ def plot_generator_losses(d_fake=None):
 
 
 # ------------------------------------------------------------ exercise checkers (02)
-def check_value_function(student) -> bool:
-    """02: `student(d_real, d_fake)`, given D's probabilities on m real and m generated samples,
-    should return V(D, G) = mean log D(x) + mean log(1 - D(G(z))) (Eq. 1 on a minibatch), e.g.
-    as minus the two binary cross-entropies BCE(D(x), 1) + BCE(D(G(z)), 0)."""
-    from gankit.losses import discriminator_loss
+def reference_value_function(d_real, d_fake):
+    """gankit's answer to exercise 1: Eq. 1 on a minibatch, mean log D(x) + mean log(1 − D(G(z)))."""
+    return torch.log(d_real).mean() + torch.log1p(-d_fake).mean()
 
-    def reference(d_real, d_fake):        # gankit's D loss is -V, computed from the logits
-        return -discriminator_loss("minimax", torch.logit(d_real), torch.logit(d_fake))
+
+def check_value_function(student):
+    """02: `student(d_real, d_fake)`, given D's probabilities (tensors) on m real and m generated
+    samples, should return V(D, G) = mean log D(x) + mean log(1 - D(G(z))) (Eq. 1 on a
+    minibatch), to within 1e-5, including outputs of D as close to 0 and 1 as 1e-6."""
     g = torch.Generator().manual_seed(0)
     inputs = [(torch.tensor([0.9, 0.8]), torch.tensor([0.1, 0.3])),
               (torch.tensor([0.5]), torch.tensor([0.5])),
               (torch.rand(64, generator=g).double() * 0.98 + 0.01,
-               torch.rand(64, generator=g).double() * 0.98 + 0.01)]
-    return check(student, reference, inputs, "V(D, G)", atol=1e-5,
+               torch.rand(64, generator=g).double() * 0.98 + 0.01),
+              (torch.tensor([1 - 1e-6, 1e-6], dtype=torch.float64),
+               torch.tensor([1e-6, 0.5], dtype=torch.float64))]
+    mistakes = {"it uses log D(G(z)) where V has log(1 − D(G(z)))":
+                lambda r, f: torch.log(r).mean() + torch.log(f).mean(),
+                "it sums over the minibatch where V takes the mean":
+                lambda r, f: torch.log(r).sum() + torch.log1p(-f).sum()}
+    return check(student, reference_value_function, inputs, "V(D, G)", atol=1e-5, mistakes=mistakes,
                  hint="V = mean log D(x) + mean log(1 − D(G(z))); it is −log 4 ≈ −1.386 when "
                  "every D output is ½. F.binary_cross_entropy(d, target) is −mean log of the "
                  "probability given to the target")
 
 
-def check_optimal_discriminator(student) -> bool:
+def check_optimal_discriminator(student):
     """02: `student(p_data, p_g)`, two density arrays on a grid, should return
-    D*(x) = p_data / (p_data + p_g) (Prop. 1), and 1/2 where both densities are 0."""
+    D*(x) = p_data / (p_data + p_g) (Prop. 1) to within 1e-6, and 1/2 where both densities are 0."""
     from gankit.metrics import optimal_discriminator
     x = np.linspace(-4, 4, 9)
 
@@ -398,9 +412,12 @@ def check_optimal_discriminator(student) -> bool:
     inputs = [(gauss(0, 1), gauss(1, 1)), (gauss(0, 1), gauss(0, 1)),
               (np.array([0.2, 0.0, 0.3]), np.array([0.0, 0.4, 0.1])),
               (np.array([0.0, 0.5]), np.array([0.0, 0.5]))]
-    return check(student, optimal_discriminator, inputs, "D*", hint="D* = p_data / (p_data + p_g); "
-                 "where both are 0 no sample ever lands, 0/0 is undefined, and the convention is "
-                 "½ (np.where)")
+    mistakes = {"it returns p_g / (p_data + p_g), which is 1 − D*":
+                lambda p_data, p_g: 1 - optimal_discriminator(p_data, p_g)}
+    with np.errstate(divide="ignore", invalid="ignore"):       # 0/0 is reported, not warned
+        return check(student, optimal_discriminator, inputs, "D*", mistakes=mistakes,
+                     hint="D* = p_data / (p_data + p_g); where both are 0 no sample ever lands, "
+                          "0/0 is undefined, and the convention is ½ (np.where)")
 
 
 # ------------------------------------------------------------ widget (02)

@@ -224,32 +224,60 @@ def plot_learned_inverse(dist, u, x, net, n_dots: int = 400):
 
 
 # ------------------------------------------------------------ exercise checkers (01)
-def check_exponential_icdf(student) -> bool:
-    """01: `student(u, rate)` should be F^-1 of Exp(rate), i.e. x with u = 1 - exp(-rate x)."""
+def reference_exponential_icdf(u, rate):
+    """gankit's answer to exercise 1: F^-1 of Exp(rate)."""
     from gankit.toy import Exponential1D
-    inputs = [(np.array([0.1, 0.5, 0.9]), 1.0), (np.array([0.01, 0.25, 0.75, 0.99]), 2.5),
-              (np.array(0.5), 0.5), (np.linspace(0.001, 0.999, 7), 4.0)]
-    return check(student, lambda u, rate: Exponential1D(rate).icdf(u), inputs,
-                 "exponential F⁻¹", hint="solve u = 1 − exp(−rate·x) for x; np.log1p(−u) is "
-                 "log(1 − u), accurate for small u")
+    return Exponential1D(rate).icdf(u)
 
 
-def check_bisection(student) -> bool:
-    """01: `student(cdf, u, lo, hi)` should return the x in [lo, hi] with cdf(x) = u (to 1e-6),
-    for an increasing cdf with cdf(lo) < u < cdf(hi): F^-1 where no closed form exists."""
+def reference_bisection_icdf(cdf, u, lo, hi):
+    """gankit's answer to exercise 2, by scipy's root finder (an independent second method)."""
     from scipy import optimize
+    return optimize.brentq(lambda x: cdf(x) - u, lo, hi, xtol=1e-12)
 
+
+def check_exponential_icdf(student):
+    """01: `student(u, rate)` should be F^-1 of Exp(rate), x with u = 1 - exp(-rate x), to a
+    relative 1e-9 on inputs down to u = 1e-12, where log(1 - u) has lost most of its digits."""
+    inputs = [(np.array([0.1, 0.5, 0.9]), 1.0), (np.array([0.01, 0.25, 0.75, 0.99]), 2.5),
+              (np.array(0.5), 0.5), (np.linspace(0.001, 0.999, 7), 4.0),
+              (np.array([1e-12, 1e-9, 1e-6]), 1.0)]            # where 1 - u rounds away digits
+    mistakes = {"it computes log(1 − u), which loses digits for tiny u (u = 1e-12 is off by 1e-4 "
+                "relative)": lambda u, rate: -np.log(1 - u) / rate,
+                "it multiplies by rate where it should divide": lambda u, rate: -np.log1p(-u) * rate}
+    return check(student, reference_exponential_icdf, inputs,
+                 "exponential F⁻¹", atol=0, rtol=1e-9, mistakes=mistakes,
+                 hint="solve u = 1 − exp(−rate·x) for x; np.log1p(−u) is log(1 − u), accurate for "
+                      "small u")
+
+
+def _bisection_swapped(cdf, u, lo, hi):
+    """The typical slip: the two branches swapped, so the interval walks away from the root."""
+    while hi - lo > 1e-10:
+        mid = (lo + hi) / 2
+        lo, hi = (lo, mid) if cdf(mid) < u else (mid, hi)
+    return (lo + hi) / 2
+
+
+def check_bisection(student):
+    """01: `student(cdf, u, lo, hi)` should return the x in [lo, hi] with cdf(x) = u to within
+    1e-6, for an increasing cdf with cdf(lo) < u < cdf(hi): F^-1 where no closed form exists."""
+    from gankit.exercises import wrong
     from gankit.toy import Exponential1D, Gaussian1D, GaussianMixture1D
     mixture = GaussianMixture1D()
     inputs = [(mixture.cdf, 0.3, -10.0, 10.0), (mixture.cdf, 0.5, -10.0, 10.0),
               (mixture.cdf, 0.97, -10.0, 10.0), (Gaussian1D(1.0, 2.0).cdf, 0.1, -20.0, 20.0),
               (Exponential1D(2.0).cdf, 0.8, 0.0, 10.0)]
-
-    def want(cdf, u, lo, hi):             # scipy's root finder: an independent second answer
-        return optimize.brentq(lambda x: cdf(x) - u, lo, hi, xtol=1e-12)
-    return check(student, want, inputs, "F⁻¹ by bisection", atol=1e-6, rtol=0,
-                 hint="keep lo < x < hi with cdf(lo) < u <= cdf(hi); at each step test the "
-                 "midpoint m: if cdf(m) < u then lo = m, else hi = m; stop when hi − lo < 1e-9")
+    name = "F⁻¹ by bisection"
+    hint = ("keep cdf(lo) < u <= cdf(hi); test the midpoint m: if cdf(m) < u the answer lies right "
+            "of m, so lo = m, else hi = m; stop when hi − lo < 1e-9 (about 35 halvings from width 20)")
+    mistakes = {"it moves the wrong end: the interval walks away from the answer (the two branches "
+                "are swapped)": _bisection_swapped}
+    verdict = check(student, reference_bisection_icdf, inputs, name, hint, atol=1e-6, rtol=0, mistakes=mistakes)
+    if verdict.status == "wrong" and check(student, reference_bisection_icdf, inputs, name, atol=1e-2, rtol=0):
+        return wrong(name, "it is within 1e-2 of the answer but not within 1e-6: it stops halving "
+                     "too early", hint)
+    return verdict
 
 
 # ------------------------------------------------------------ widget (01)

@@ -104,27 +104,47 @@ def pick_concepts(G, z, classifier, a_digit: int = 7, b_digit: int = 7, c_digit:
 
 
 # ------------------------------------------------------------ exercise checkers (03)
-def check_slerp(student) -> bool:
+def reference_generator_loss(f_fake):
+    """gankit's answer to exercise 2: the non-saturating G loss from D's logits."""
+    from gankit.losses import generator_loss
+    return generator_loss("non-saturating", f_fake)
+
+
+def check_slerp(student):
     """03: `student(z0, z1, t)` -> the spherical interpolation of two vectors (d,) at a number t:
-    sin((1 − t)Ω)/sin Ω · z0 + sin(tΩ)/sin Ω · z1, Ω the angle between z0 and z1."""
-    from gankit.latent import slerp
+    sin((1 − t)Ω)/sin Ω · z0 + sin(tΩ)/sin Ω · z1, Ω the angle between z0 and z1; to within 1e-5,
+    on vectors of different lengths and at the ends t = 0 and t = 1."""
+    from gankit.latent import lerp, slerp
     g = torch.Generator().manual_seed(3)
     e1, e2 = torch.tensor([1.0, 0.0]), torch.tensor([0.0, 1.0])
     inputs = [(e1, e2, 0.5), (e1, e2, 0.25), (torch.randn(100, generator=g), torch.randn(100, generator=g), 0.3),
               (torch.tensor([3.0, 0.0, 0.0]), torch.tensor([1.0, 1.0, 0.0]), 0.8),
-              (torch.randn(100, generator=g), torch.randn(100, generator=g), 1.0)]
-    return check(student, slerp, inputs, "slerp", atol=1e-5,
+              (torch.randn(100, generator=g), torch.randn(100, generator=g), 1.0),
+              (torch.randn(100, generator=g), torch.randn(100, generator=g), 0.0)]
+
+    def unit_slerp(z0, z1, t):            # slerp of the unit vectors: the lengths are lost
+        return slerp(z0 / z0.norm(), z1 / z1.norm(), t)
+    mistakes = {"this is lerp, (1 − t)·z0 + t·z1: a straight line, not the arc": lerp,
+                "it interpolates the unit vectors: the weights must multiply z0 and z1 themselves":
+                unit_slerp}
+    return check(student, slerp, inputs, "slerp", atol=1e-5, mistakes=mistakes,
                  hint="Ω = arccos(z0·z1 / (|z0| |z1|)) (clamp the cosine to [−1, 1]); the weights "
                       "multiply z0 and z1 themselves, not their unit vectors")
 
 
-def check_generator_loss(student) -> bool:
+def check_generator_loss(student):
     """03: `student(logits)` -> the non-saturating G loss −mean log D(G(z)) from D's raw scores
-    (logits) on G's samples, D = sigmoid(logit); it must stay finite for very negative logits."""
+    (logits) on G's samples, D = sigmoid(logit), to within 1e-4; it must stay finite at logit −120."""
     from gankit.losses import generator_loss
     inputs = [(torch.tensor([0.0, 0.0]),), (torch.tensor([2.0, -1.0, 0.5]),),
               (torch.linspace(-5, 5, 11),), (torch.tensor([-30.0, -120.0, 3.0]),)]
-    return check(student, lambda f: generator_loss("non-saturating", f), inputs,
-                 "non-saturating G loss", atol=1e-4,
+    mistakes = {"this is the minimax loss, mean log(1 − D(G(z))), not the non-saturating one":
+                lambda f: generator_loss("minimax", f),
+                "log(sigmoid(f)) underflows to log 0 = −inf where D is sure (f = −120)":
+                lambda f: -torch.log(torch.sigmoid(f)).mean()}
+    return check(student, reference_generator_loss, inputs,
+                 "non-saturating G loss", atol=1e-4, mistakes=mistakes,
                  hint="−log sigmoid(f) = softplus(−f): F.softplus(-f).mean() (or BCE with logits "
                       "against ones) stays finite where log(sigmoid(f)) underflows to log 0")
+
+

@@ -359,20 +359,31 @@ def _critic_scores(seed: int):
     return torch.randn(16, generator=g) + 1.0, torch.randn(16, generator=g) - 1.0
 
 
-def check_critic_loss(critic_loss) -> bool:
-    """06: critic_loss(f_real, f_fake) -> the loss the critic descends (WGAN, Algorithm 1)."""
+def reference_critic_loss(f_real, f_fake):
+    """gankit's answer to exercise 1: the loss the critic descends."""
+    from gankit.losses import discriminator_loss
+    return discriminator_loss("wasserstein", f_real, f_fake)
+
+
+def check_critic_loss(critic_loss):
+    """06: critic_loss(f_real, f_fake) -> the loss the critic descends (WGAN, Algorithm 1), to
+    within 1e-6."""
     from gankit.losses import discriminator_loss
     inputs = [(torch.tensor([2.0, 1.0, 0.5]), torch.tensor([-1.0, 0.0, 0.5])),
               _critic_scores(0), (torch.tensor([0.3]), torch.tensor([0.3]))]
-    return check(critic_loss, lambda f_real, f_fake: discriminator_loss("wasserstein", f_real, f_fake),
-                 inputs, "critic loss",
+    mistakes = {"this is the critic's W₁ estimate, mean f(x) − mean f(G(z)): the critic ascends it, "
+                "so it descends its negative": lambda r, f: r.mean() - f.mean(),
+                "this is a GAN discriminator's loss (log sigmoid): a critic's scores are raw":
+                lambda r, f: discriminator_loss("minimax", r, f)}
+    return check(critic_loss, reference_critic_loss, inputs, "critic loss", mistakes=mistakes,
                  hint="the critic descends mean f(G(z)) − mean f(x): raw scores, no log, no sigmoid")
 
 
 def _toy_critic(seed: int, data_shape=(2,)):
     """A small MLP critic whose weights and biases reach well beyond ±0.5."""
     from gankit.models import MLPDiscriminator
-    D = MLPDiscriminator(data_shape=data_shape, hidden=(8, 8), dropout=0)
+    with torch.random.fork_rng(devices=[]):     # the constructor draws from the global RNG
+        D = MLPDiscriminator(data_shape=data_shape, hidden=(8, 8), dropout=0)
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for p in D.parameters():
@@ -380,19 +391,32 @@ def _toy_critic(seed: int, data_shape=(2,)):
     return D
 
 
-def check_weight_clipping(clip_weights) -> bool:
-    """06: clip_weights(D, c) clamps every parameter of D to [-c, c] in place (WGAN, Alg. 1 line 7)."""
+@torch.no_grad()
+def _clip_weights_only(D, c):
+    for name, p in D.named_parameters():
+        if name.endswith("weight"):
+            p.clamp_(-c, c)
+
+
+def check_weight_clipping(clip_weights):
+    """06: clip_weights(D, c) clamps every parameter of D to [-c, c] in place (WGAN, Alg. 1
+    line 7); all of them must equal gankit's to within 1e-6."""
     from gankit.losses import clip_weights as reference
 
-    def clipped(fn, c):
-        D = _toy_critic(seed=6)
-        fn(D, c)
-        return torch.cat([p.detach().flatten() for p in D.parameters()])   # all weights and biases
+    def clipped(fn):
+        def run(c):
+            D = _toy_critic(seed=6)
+            fn(D, c)
+            return torch.cat([p.detach().flatten() for p in D.parameters()])   # weights and biases
+        return run
 
-    inputs = [(0.01,), (0.5,), (2.0,)]
-    return check(lambda c: clipped(clip_weights, c), lambda c: clipped(reference, c), inputs,
-                 "weight clipping", hint="clamp every parameter (weights and biases) to [-c, c] in "
-                 "place, e.g. p.clamp_(-c, c) for p in D.parameters() under torch.no_grad()")
+    mistakes = {"it changed no parameter: clamp in place (p.clamp_), so the critic keeps the "
+                "clipped values": clipped(lambda D, c: None),
+                "it clips the weights but not the biases": clipped(_clip_weights_only)}
+    return check(clipped(clip_weights), clipped(reference), [(0.01,), (0.5,), (2.0,)],
+                 "weight clipping", mistakes=mistakes,
+                 hint="clamp every parameter (weights and biases) to [-c, c] in place, e.g. "
+                      "p.clamp_(-c, c) for p in D.parameters() under torch.no_grad()")
 
 
 def _penalty_inputs():
@@ -403,21 +427,51 @@ def _penalty_inputs():
     return [points, images]
 
 
-def check_gradient_penalty(gradient_penalty) -> bool:
+def _eps_for(x, seed):                    # one eps per sample, drawn exactly as gankit draws it
+    return torch.rand(len(x), *[1] * (x.dim() - 1), generator=torch.Generator().manual_seed(seed))
+
+
+def reference_gradient_penalty(D, x_real, x_fake, eps):
+    """gankit's penalty with the exercise's signature: E[(||grad D(x̂)||₂ − 1)²], x̂ given by eps."""
+    from gankit.losses import input_grad_norms, interpolate
+    norms = input_grad_norms(D, interpolate(x_real, x_fake, eps), create_graph=True)
+    return ((norms - 1) ** 2).mean()
+
+
+def trainer_penalty(penalty):
+    """The exercise's `penalty(D, x_real, x_fake, eps)` as GANTrainer's `gradient_penalty`: eps is
+    drawn from the trainer's generator exactly as `gankit.losses.gradient_penalty` draws it."""
+    def run(D, x_real, x_fake, y=None, generator=None):
+        if y is not None:
+            raise ValueError("the exercise's penalty takes no labels: use it with an "
+                             "unconditional critic")
+        eps = torch.rand(len(x_real), *[1] * (x_real.dim() - 1), device=x_real.device,
+                         generator=generator)
+        return penalty(D, x_real, x_fake, eps)
+    return run
+
+
+def _one_sided_penalty(D, x_real, x_fake, eps):
+    from gankit.losses import input_grad_norms, interpolate
+    norms = input_grad_norms(D, interpolate(x_real, x_fake, eps), create_graph=True)
+    return (torch.relu(norms - 1) ** 2).mean()
+
+
+def _penalty_per_row(D, x_real, x_fake, eps):
+    x_hat = (eps * x_real + (1 - eps) * x_fake).requires_grad_(True)
+    (grad,) = torch.autograd.grad(D(x_hat).sum(), x_hat, create_graph=True)
+    return ((grad.norm(dim=-1) - 1) ** 2).mean()
+
+
+def check_gradient_penalty(gradient_penalty):
     """06: gradient_penalty(D, x_real, x_fake, eps) -> E[(||grad D(x̂)||₂ − 1)²] (WGAN-GP, Eq. 3),
     with x̂ = eps·x_real + (1 − eps)·x_fake; eps has shape (N, 1, ...), one number per sample.
-    Checked against `gankit.losses.gradient_penalty` with the same eps, in value and in its
-    gradient with respect to D's weights (which the critic's optimiser needs)."""
-    from gankit.losses import gradient_penalty as reference
+    Checked against gankit's with the same eps on points and on small images, to within 1e-6 in
+    value and 1e-5 in its gradient with respect to D's weights (which the critic's optimiser needs)."""
+    from gankit.exercises import correct, wrong
 
-    def eps_for(x, seed):                 # drawn exactly as gankit draws it
-        return torch.rand(len(x), *[1] * (x.dim() - 1), generator=torch.Generator().manual_seed(seed))
-
-    def student(D, x_real, x_fake, seed):
-        return gradient_penalty(D, x_real, x_fake, eps_for(x_real, seed))
-
-    def want(D, x_real, x_fake, seed):
-        return reference(D, x_real, x_fake, generator=torch.Generator().manual_seed(seed))
+    def with_eps(fn):
+        return lambda D, x_real, x_fake, seed: fn(D, x_real, x_fake, _eps_for(x_real, seed))
 
     def weight_grad(fn):
         def run(D, x_real, x_fake, seed):
@@ -427,17 +481,24 @@ def check_gradient_penalty(gradient_penalty) -> bool:
             return torch.autograd.grad(penalty, D.net[0].weight)[0]
         return run
 
-    name = "gradient penalty"
-    hint = ("x̂ = eps·x_real + (1 − eps)·x_fake with requires_grad; torch.autograd.grad(D(x̂).sum(), "
-            "x̂, create_graph=True); the norm over all of a sample's values (flatten(1)); mean of "
-            "(norm − 1)²")
-    inputs = _penalty_inputs()
-    if not check(student, want, inputs, name, verbose=False):
-        return check(student, want, inputs, name, hint)          # prints what differs
-    if not check(weight_grad(student), weight_grad(want), inputs, name, verbose=False, atol=1e-5):
-        print(f"✗ {name}: the value is right, but the critic's optimiser cannot descend it: its "
-              f"gradient with respect to D's weights is missing or wrong. Hint: pass "
-              f"create_graph=True to torch.autograd.grad")
-        return False
-    print(f"✓ {name}: correct on {len(inputs)} inputs (value and gradient with respect to D's weights)")
-    return True
+    name, inputs = "gradient penalty", _penalty_inputs()
+    student, want = with_eps(gradient_penalty), with_eps(reference_gradient_penalty)
+    mistakes = {"this penalty is one-sided, relu(‖∇‖ − 1)²: WGAN-GP's is two-sided, (‖∇‖ − 1)²":
+                with_eps(_one_sided_penalty),
+                "the norm runs over the last axis only: take it over all of a sample's values "
+                "(grad.flatten(1).norm(dim=1))": with_eps(_penalty_per_row)}
+    verdict = check(student, want, inputs, name, mistakes=mistakes,
+                    hint="x̂ = eps·x_real + (1 − eps)·x_fake with requires_grad; torch.autograd.grad("
+                         "D(x̂).sum(), x̂, create_graph=True); the norm over all of a sample's values "
+                         "(flatten(1)); mean of (norm − 1)²")
+    if not verdict:
+        return verdict
+    verdict = check(weight_grad(student), weight_grad(want), inputs, name, atol=1e-5)
+    if not verdict:
+        return wrong(name, "the value is right, but the critic's optimiser cannot descend it: its "
+                     "gradient with respect to D's weights is missing or wrong", "pass "
+                     "create_graph=True to torch.autograd.grad")
+    return correct(name, f"correct on {len(inputs)} inputs (value and gradient with respect to "
+                         f"D's weights)")
+
+
