@@ -224,6 +224,17 @@ def misshape(celeba, case):
     elif case == "still zipped":
         shutil.make_archive(str(celeba / "img_align_celeba"), "zip", celeba, "img_align_celeba")
         shutil.rmtree(images)
+    elif case == "a web page saved as the zip":          # Google Drive's quota page
+        shutil.rmtree(images)
+        (celeba / "img_align_celeba.zip").write_text("<!DOCTYPE html><html><head><title>Google "
+                                                     "Drive - Quota exceeded</title></head></html>")
+    elif case == "a damaged jpg":
+        (images / "000003.jpg").write_bytes((images / "000003.jpg").read_bytes()[:40])
+    elif case == "a non-numeric attribute":
+        attributes = celeba / "list_attr_celeba.txt"
+        lines = attributes.read_text().splitlines()
+        lines[3] = lines[3].replace(" 1", " x", 1).replace("-1", " x", 1)
+        attributes.write_text("\n".join(lines) + "\n")
     elif case == "attribute file missing":
         (celeba / "list_attr_celeba.txt").unlink()
     elif case == "count differs":
@@ -235,7 +246,10 @@ def misshape(celeba, case):
 CASES = {"empty folder": "holds no .jpg files", "nested one level too deep": "one folder too deep",
          "jpgs directly in celeba/": "directly in", "still zipped": "still zipped",
          "attribute file missing": "list_attr_celeba.txt is missing",
-         "count differs": "describes '6' images", "file not in attribute list": "999999.jpg"}
+         "count differs": "describes '6' images", "file not in attribute list": "999999.jpg",
+         "a web page saved as the zip": "is a web page, not a zip: Google Drive's quota"}
+DAMAGED = {"a damaged jpg": "000003.jpg is not a readable image",
+           "a non-numeric attribute": "list_attr_celeba.txt line 4: 'x' is not 1 or -1"}
 
 
 def no_lfw(**kwargs):
@@ -259,6 +273,21 @@ def test_misshaped_celeba_names_the_expected_layout(tmp_path, monkeypatch, capsy
     data = load_faces("auto", data_dir=str(tmp_path), image_size=16)
     printed = capsys.readouterr().out
     assert CASES[case] in printed and "Falling back to LFW" in printed
+    assert data.x.shape == (100, 1, 16, 16)
+
+
+@pytest.mark.parametrize("case", list(DAMAGED))
+def test_damaged_celeba_files_are_named_and_auto_falls_back(tmp_path, monkeypatch, capsys, case):
+    make_celeba(tmp_path)
+    misshape(tmp_path / "celeba", case)
+    with pytest.raises(CelebALayoutError, match=DAMAGED[case]) as error:
+        load_faces("full", data_dir=str(tmp_path), image_size=16, verbose=False)
+    assert "\n" not in str(error.value)
+    if importlib.util.find_spec("sklearn") is not None:
+        monkeypatch.setattr("sklearn.datasets.fetch_lfw_people", no_lfw)
+    data = load_faces("auto", data_dir=str(tmp_path), image_size=16)
+    printed = capsys.readouterr().out
+    assert DAMAGED[case].split(" line")[0] in printed and "Falling back to LFW" in printed
     assert data.x.shape == (100, 1, 16, 16)
 
 

@@ -1,5 +1,6 @@
 """The instructor's runner: `python -m gankit run` on small generated notebooks."""
 import json
+import re
 
 import nbformat
 import pytest
@@ -85,3 +86,74 @@ def test_the_command_line_dispatches_and_explains_itself(capsys):
         runner.main(["--help"])
     assert exit_info.value.code == 0
     assert "exit status" in capsys.readouterr().out
+
+
+SLOW = "import time\ntime.sleep(120)"
+
+
+def test_out_must_be_a_writable_folder_away_from_the_notebooks(tmp_path, capsys):
+    nb = make_notebook(tmp_path / "01_a.ipynb", "pass")
+    course = runner.notebooks_folder()
+    for out, message in [(nb, "--out=.* is a file, not a folder"), (tmp_path, "would write into"),
+                         (course, "would write into"), (course / "runs", "would write into"),
+                         ("", "--out='' is not allowed")]:
+        assert runner.main([str(nb), "--out", str(out)]) == 2
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and re.search(message, err), err
+    assert nb.read_text() == (tmp_path / "01_a.ipynb").read_text() and not (tmp_path / "index.md").exists()
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["-p", "profile", "cpu"], "-p profile is set by the runner: use --profile"),
+    (["-p", "artifacts_dir", "x"], "-p artifacts_dir is set by the runner"),
+])
+def test_parameters_the_runner_sets_are_refused(tmp_path, capsys, argv, message):
+    nb = make_notebook(tmp_path / "01_a.ipynb", "pass")
+    assert runner.main([str(nb), *argv, "--out", str(tmp_path / "out")]) == 2
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("seconds", ["0", "-1", "nan"])
+def test_a_cell_timeout_that_would_mean_no_limit_is_refused(tmp_path, capsys, seconds):
+    nb = make_notebook(tmp_path / "01_a.ipynb", "pass")
+    with pytest.raises(SystemExit) as exit_info:
+        runner.main([str(nb), "--cell-timeout", seconds, "--out", str(tmp_path / "out")])
+    assert exit_info.value.code == 2
+    assert f"--cell-timeout: '{seconds}' is not allowed: use a positive number" in capsys.readouterr().err
+
+
+def test_a_cell_timeout_names_the_notebook_and_cell_without_a_kernel_traceback(tmp_path, capfd):
+    slow = make_notebook(tmp_path / "01_slow.ipynb", SLOW)
+    out = tmp_path / "out"
+    assert runner.main([str(slow), "--cell-timeout", "2", "--out", str(out)]) == 1
+    err = capfd.readouterr().err
+    assert "01_slow.ipynb failed at cell 3: timed out after 2 s (--cell-timeout)" in err
+    assert "Traceback" not in err and "ZMQError" not in err
+    assert json.loads((out / "index.json").read_text())["runs"][0]["status"] == "failed"
+
+
+def test_ctrl_c_marks_the_notebook_interrupted_stops_its_kernel_and_leaves_no_stale_index(tmp_path):
+    import os, signal, subprocess, sys, time
+    import psutil
+    slow = make_notebook(tmp_path / "01_slow.ipynb", SLOW)
+    later = make_notebook(tmp_path / "02_later.ipynb", "pass")
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "index.json").write_text('{"runs": [{"status": "ok"}]}')       # a previous run's
+    process = subprocess.Popen([sys.executable, "-m", "gankit", "run", str(slow), str(later),
+                                "--out", str(out)], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=dict(os.environ, PYTHONUNBUFFERED="1"))
+    process.stdout.readline()                                   # "[1/2] 01_slow.ipynb ..."
+    runs = json.loads((out / "index.json").read_text())["runs"]
+    assert [r["status"] for r in runs] == ["running", "pending"]
+    time.sleep(4)                                               # the kernel sleeps in cell 3
+    kernels = psutil.Process(process.pid).children(recursive=True)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode == 130 and "01_slow.ipynb interrupted" in err
+    runs = json.loads((out / "index.json").read_text())["runs"]
+    assert [r["status"] for r in runs] == ["interrupted", "not run"]
+    assert "**interrupted**" in (out / "index.md").read_text()
+    assert kernels and not any(k.is_running() and k.status() != psutil.STATUS_ZOMBIE for k in kernels)
+    assert sorted(p.name for p in out.glob("*.ipynb")) == ["01_slow.ipynb"]  # no hidden partial copy
+    assert not list(out.glob(".*"))
