@@ -42,10 +42,10 @@ def check_choice(name: str, value, allowed) -> None:
 def check_not_diverged(history, lr: float, name: str = "lr") -> None:
     """A run stopped by a NaN or infinite loss is reported as what it is, before any quality check
     could blame the budget or the data: training diverged at step N, lower the learning rate."""
-    # GANTrainer's NaN stop: "stopped: D's loss became nan at step 12 ..." (or "... weights
-    # became non-finite by step 12 ...")
-    found = re.search(r"stopped: (\S+ (?:loss became \S+|weights became non-finite)) (?:at|by) "
-                      r"step (\d+)", history.stop_reason or "")
+    # GANTrainer's NaN stop: "stopped: D's loss became nan at step 12. ..." (or "... became
+    # non-finite between steps 10 and 15 ...")
+    found = re.search(r"stopped: (.+? became \S+) ((?:at step|between steps) \d+(?: and \d+)?)",
+                      history.stop_reason or "")
     if found:
-        raise RuntimeError(f"training diverged at step {found[2]} ({found[1]}): lower {name} "
+        raise RuntimeError(f"training diverged {found[2]} ({found[1]}): lower {name} "
                            f"(now {lr:g}; e.g. {name}={lr / 4:g}) and run again")

@@ -66,6 +66,16 @@ def test_configs_refuse_bad_artifacts_dir_seed_and_batch_before_training(tmp_pat
     assert gankit.Gan1DConfig.from_params(profile="ci", seed=2**63 - 1).seed == 2**63 - 1
 
 
+def test_notebook_04_refuses_image_sizes_its_self_checks_fail_at_before_training():
+    for profile, size in (("ci", 16), ("ci", 64), ("cpu", 128), ("gpu", 256)):
+        cfg = gankit.FacesConfig.from_params(profile=profile, image_size=size)
+        with pytest.raises(ValueError, match=f"image_size={size} is not one notebook 04 serves "
+                                             f"in the {profile} profile: use 32"):
+            cfg.check_notebook_image_size()
+    for profile, size in (("ci", 32), ("cpu", 32), ("gpu", 64)):
+        gankit.FacesConfig.from_params(profile=profile, image_size=size).check_notebook_image_size()
+
+
 # --- atomic writes -------------------------------------------------------------------------------
 
 def test_a_full_disk_names_the_file_and_the_space_and_leaves_the_old_file(tmp_path, monkeypatch):
@@ -132,7 +142,7 @@ def test_a_nan_stop_is_reported_as_divergence_with_the_learning_rate_advice():
     with pytest.warns(RuntimeWarning):
         history = trainer.fit(InMemoryData(torch.full((64, 1, 2, 2), float("inf"))),  # D(x) NaN
                               batch_size=8, steps=5)
-    with pytest.raises(RuntimeError, match=r"training diverged at step 1 \(D's loss became nan\): "
+    with pytest.raises(RuntimeError, match=r"training diverged at step 1 \(D's loss (and G's loss )?became nan\): "
                                            r"lower lr \(now 0.002; e.g. lr=0.0005\)"):
         check_not_diverged(history, 2e-3)
     history.stop_reason = "interrupted at step 3: models and history so far are kept"
