@@ -4,7 +4,7 @@ measured departure, said where a notebook uses it (03 and 05: the average; 02: t
 
 `GANTrainer(..., callbacks=[...])` calls each as `callback(trainer)`; both of these act on every
 G step (`every_step = True`), whatever the trainer's `log_every`, and both have `state_dict` /
-`load_state_dict`, so the trainer's roll-back after a NaN (train.FiniteWatch) rolls them back too.
+`load_state_dict`, so the trainer's roll-back after a NaN (GANTrainer._check_finite) rolls them back too.
 """
 from __future__ import annotations
 

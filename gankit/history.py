@@ -26,8 +26,8 @@ class History:
     [(step, G(fixed z))], `loss_name`, and `stop_reason` ("" when the budget ran out)."""
 
     def __init__(self, loss_name: str):
-        self.loss_name = loss_name
-        self.spec = loss_spec(loss_name)
+        self.spec = loss_spec(loss_name)            # a name, or a LossSpec of one's own
+        self.loss_name = self.spec.name
         self.log = {key: [] for key in LOG_KEYS}
         self.snapshots = []
         self.stop_reason = ""
@@ -72,6 +72,12 @@ class History:
         for key in LOG_KEYS:
             self.log[key].append(float(record.get(key, math.nan)))
         self._sums, self._count = {}, 0
+
+    def pending_sums(self, keys, device) -> torch.Tensor:
+        """The running sums of `keys` since the last record, as one tensor (0 where none): NaN or
+        inf as soon as one summed value was."""
+        zero = torch.zeros((), device=device)
+        return torch.stack([self._sums.get(key, zero) for key in keys])
 
     def rewind(self, step: int) -> None:
         """Forget the records, snapshots and running sums after `step` (the loop rolled back)."""

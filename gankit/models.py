@@ -237,12 +237,14 @@ def frozen(model: nn.Module):
     """Inside the block no parameter of `model` requires a gradient; afterwards each has its own
     flag back, however the block ends (an exception, Ctrl-C). Gradients still flow *through* the
     model to its input: G's update needs only dD/dx, not D's weight gradients."""
-    flags = [p.requires_grad for p in model.parameters()]
-    model.requires_grad_(False)
+    params = list(model.parameters())
+    flags = [p.requires_grad for p in params]
+    for p in params:
+        p.requires_grad_(False)
     try:
         yield model
     finally:
-        for p, flag in zip(model.parameters(), flags):
+        for p, flag in zip(params, flags):
             p.requires_grad_(flag)
 
 

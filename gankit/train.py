@@ -20,7 +20,6 @@ ranks agree on every decision to stop. `trainer.G` and `trainer.D` stay the plai
 """
 from __future__ import annotations
 
-import copy
 import math
 import time
 import warnings
@@ -44,7 +43,8 @@ class GANTrainer:
     """Trains a generator G against a discriminator (or critic) D.
 
     Args:
-        loss: "minimax", "non-saturating", "wasserstein" (weight clipping), "wasserstein-gp", "hinge".
+        loss: "minimax", "non-saturating", "wasserstein" (weight clipping), "wasserstein-gp", "hinge"
+            (or a `losses.LossSpec` of one's own).
         lr, lr_D: learning rates of G and of D (lr_D defaults to lr).
         betas: Adam's (beta1, beta2); DCGAN uses (0.5, 0.999), WGAN-GP (0.0, 0.9).
         optimizer: "adam" or "rmsprop"; default RMSprop for weight clipping, else Adam.
@@ -120,7 +120,6 @@ class GANTrainer:
         self.seconds = 0.0
         self._batch_iter = None
         self._stop_requests = None                          # distributed.StopRequests during fit
-        self._watch = FiniteWatch(self.device)
         self._good = None                                   # the state at the last finite check
 
     def _optimizers(self, name, lr_G, lr_D, betas):
@@ -147,7 +146,7 @@ class GANTrainer:
             gp = self._penalty(x_real, x_fake, y) if spec.penalty else None
             if gp is not None:                             # WGAN-GP: + λ·E[(‖∇D(x̂)‖ − 1)²]
                 d_loss = d_loss + self.lambda_gp * gp
-            self._descend(self.opt_D, self.scaler_D, d_loss, "D")
+            self._descend(self.opt_D, self.scaler_D, d_loss)
             if spec.clip_weights:
                 clip_weights(D, self.clip_value)           # keep f K-Lipschitz (WGAN, line 7)
         # (2) Update G: descend log(1 - D(G(z)))   [non-saturating: ascend log D(G(z))]
@@ -155,7 +154,7 @@ class GANTrainer:
         with frozen(D), self._precision():                 # D is not updated: G needs only ∂D/∂x
             f_gen = D(T(self.G_step(z, y)), y)             # recompute: D has just changed
             g_loss = spec.g_loss(f_gen)
-        self._descend(self.opt_G, self.scaler_G, g_loss, "G")
+        self._descend(self.opt_G, self.scaler_G, g_loss)
         return dict(d_loss=d_loss, g_loss=g_loss, f_real=f_real, f_fake=f_fake, gp=gp)
 
     # The machinery beneath the algorithm box: noise, precision, the penalty, one descent.
@@ -174,11 +173,10 @@ class GANTrainer:
         penalty = self.custom_penalty or gradient_penalty
         return penalty(self.D_step, x_real.float(), x_fake.float(), y, self.rng)
 
-    def _descend(self, opt, scaler, loss, who):
+    def _descend(self, opt, scaler, loss):
         # No `if not torch.isfinite(loss)` here: on a GPU that waits for the device every update.
-        # The watch notes a non-finite loss on the device; _check_finite reads it once per log
-        # interval and rolls everything back to the last check (FiniteWatch, below).
-        self._watch.update(loss, self.step + 1, who)
+        # The history's running sums turn NaN or inf with the loss; _check_finite reads them once
+        # per log interval and rolls everything back to the last check.
         opt.zero_grad(set_to_none=True)
         scaler.scale(loss).backward()
         scaler.step(opt)
@@ -189,15 +187,43 @@ class GANTrainer:
         weight became NaN or inf since the last check, go back to that check's copy of the models,
         optimisers, counters, random streams and callbacks, and raise NonFiniteLoss; else take a
         new copy. Under torchrun the ranks agree (one all-reduce) and stop after the same step."""
-        problem = self._watch.first_problem(self.G, self.D, self.step, self.rank, self.world)
+        problem = self._non_finite()
         if problem is None:
             self._good = self._local_state(callbacks=True)
             return
         self._load_local_state(self._good, self._good)
         self.history.rewind(self.step)
-        self._watch.reset()
         raise NonFiniteLoss(f"{problem}. The models are back at step {self.step}, the last check "
                             f"before it")
+
+    def _non_finite(self) -> str | None:
+        """What turned NaN or inf since the last check, on which rank, in one line; else None.
+        A NaN or inf loss makes the history's running sum of that loss NaN or inf, and a NaN
+        that reached the weights after the last loss shows in the weights: no per-update check,
+        one wait for the device. The order within the interval is not known, so all are named."""
+        sums = self.history.pending_sums(("d_loss", "g_loss"), self.device)
+        bad = ~torch.cat([torch.isfinite(sums), _all_finite(self.D), _all_finite(self.G)])
+        mask = (bad * torch.tensor([1, 2, 4, 8], device=self.device)).sum()
+        # the rank where it began: a bad loss before bad weights, D's loss before G's (D's update
+        # comes first in a step), then the lowest rank
+        first = torch.where(bad, torch.arange(4, device=self.device), 4).min()
+        key = (first * self.world + self.rank) * 16 + mask
+        if self.world > 1:
+            key = distributed.min_over_ranks(key)
+        key = int(key)
+        (first, bad_rank), mask = divmod(key // 16, self.world), key % 16
+        if first == 4:
+            return None
+        kinds = (0, 1) if first < 2 else (2, 3)                 # name the losses if any went bad
+        names = [("D's loss", "G's loss", "D's weights", "G's weights")[i] for i in kinds
+                 if mask & (1 << i)]
+        values = {str(sums[i].item()) for i in kinds if i < 2 and mask & (1 << i)
+                  and bad_rank == self.rank}
+        since = self._good["step"] + 1
+        when = f"at step {since}" if since == self.step else f"between steps {since} and {self.step}"
+        where = f" on rank {bad_rank} of {self.world}" if self.world > 1 else ""
+        value = values.pop() if len(values) == 1 else "non-finite"
+        return f"{' and '.join(names)} became {value} {when}{where}"
 
     # ------------------------------------------------------------------------------- budget
     def fit(self, data, *, batch_size, epochs=None, steps=None, max_seconds=None) -> History:
@@ -225,7 +251,7 @@ class GANTrainer:
         self.history.stop_reason = ""
         if not self.history.snapshots:
             self.snapshot()
-        self._good, self._watch = self._local_state(callbacks=True), FiniteWatch(self.device)
+        self._good = self._local_state(callbacks=True)
         bar = tqdm(total=total, initial=min(self.step, total or self.step), desc="training G and D",
                    disable=not self.progress or rank != 0, dynamic_ncols=True)
         start = time.perf_counter()
@@ -341,7 +367,7 @@ class GANTrainer:
             return state
         state["callbacks"] = [c.state_dict() if hasattr(c, "state_dict") else None
                               for c in self.callbacks]
-        return copy.deepcopy(state)
+        return _cloned(state)
 
     def _load_local_state(self, state: dict, rngs: dict) -> None:
         for name in ("G", "D", "opt_G", "opt_D", "scaler_G", "scaler_D"):
@@ -391,48 +417,16 @@ def _total_steps(epochs, steps, per_epoch, n_critic):
     return min(candidates) if candidates else None
 
 
-class FiniteWatch:
-    """The first update whose loss was NaN or inf, remembered on the device: a few tensor
-    operations an update and no wait for the GPU (an `if` on `torch.isfinite(loss)` waits once
-    per update). `GANTrainer._check_finite` reads it once per log interval."""
-
-    WHO = ("D", "G")                                  # within a step D's updates come first
-    NONE = 2 ** 62
-
-    def __init__(self, device):
-        self.device = device
-        self.reset()
-
-    def reset(self) -> None:
-        self.step = {who: torch.zeros((), dtype=torch.long, device=self.device) for who in self.WHO}
-        self.value = {who: torch.zeros((), device=self.device) for who in self.WHO}
-
-    def update(self, loss: torch.Tensor, step: int, who: str) -> None:
-        loss = loss.detach().float()
-        new = (self.step[who] == 0) & ~torch.isfinite(loss)          # step 0: none yet
-        self.step[who] = torch.where(new, step, self.step[who])
-        self.value[who] = torch.where(new, loss, self.value[who])
-
-    def first_problem(self, G, D, step: int, rank: int, world: int) -> str | None:
-        """What went non-finite first, on whichever rank, in one line; None when nothing did."""
-        # a key orders events in time: step·4 + (0: D's loss, 1: G's loss, 2: D's, 3: G's weights)
-        keys = [torch.where(self.step[who] > 0, 4 * self.step[who] + i, self.NONE)
-                for i, who in enumerate(self.WHO)]
-        keys += [torch.where(_all_finite(model), self.NONE, 4 * step + 2 + i)
-                 for i, model in enumerate((D, G))]
-        key = torch.stack(keys).min() * world + rank              # the earliest, then lowest rank
-        if world > 1:
-            key = distributed.min_over_ranks(key)
-        key = int(key)                                             # the one wait for the device
-        if key >= self.NONE * world:
-            return None
-        (at, kind), bad_rank = divmod(key // world, 4), key % world
-        who, where = "DG"[kind % 2], f" on rank {bad_rank} of {world}" if world > 1 else ""
-        if kind >= 2:
-            return f"{who}'s weights became non-finite by step {at}{where}"
-        value = self.value[who].item() if bad_rank == rank else "non-finite"
-        return f"{who}'s loss became {value} at step {at}{where}"
+def _cloned(state):
+    """Nested dicts and lists with every tensor cloned: copy.deepcopy, at a third of its cost."""
+    if isinstance(state, torch.Tensor):
+        return state.detach().clone()
+    if isinstance(state, dict):
+        return {key: _cloned(value) for key, value in state.items()}
+    if isinstance(state, (list, tuple)):
+        return type(state)(_cloned(value) for value in state)
+    return state
 
 
 def _all_finite(model) -> torch.Tensor:
-    return torch.stack([torch.isfinite(p).all() for p in model.parameters()]).all()
+    return torch.stack([torch.isfinite(p).all() for p in model.parameters()]).all().reshape(1)

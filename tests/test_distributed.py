@@ -216,8 +216,8 @@ def test_two_ranks_equal_one_process_on_the_combined_batch(ranks):
 def test_nan_on_one_rank_stops_both_at_the_same_step(ranks):
     (r0, r1), _ = ranks
     assert r0["nan"]["step"] == r1["nan"]["step"] == 4
-    assert "D's loss became non-finite at step 5 on rank 1 of 2" in r0["nan"]["reason"]
-    assert "D's loss became nan at step 5 on rank 1 of 2" in r1["nan"]["reason"]
+    assert "D's loss and G's loss became non-finite at step 5 on rank 1 of 2" in r0["nan"]["reason"]
+    assert "D's loss and G's loss became nan at step 5 on rank 1 of 2" in r1["nan"]["reason"]
 
 
 @pytest.mark.slow        # the 2 processes are started once for these 7 tests

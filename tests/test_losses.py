@@ -3,7 +3,14 @@ import math
 import pytest
 import torch
 
-from gankit.losses import clip_weights, discriminator_loss, generator_loss, gradient_penalty
+import numpy as np
+
+from gankit import GANTrainer
+from gankit.losses import (LOSSES, SPECS, clip_weights, discriminator_loss, generator_loss,
+                           gradient_penalty, input_grad_norms, interpolate, loss_spec)
+from gankit.plots import plot_losses
+
+from conftest import toy_pair
 
 
 def test_discriminator_loss_is_minus_the_value_function():
@@ -88,3 +95,50 @@ def test_clip_weights():
     torch.nn.init.normal_(layer.weight, std=1.0)
     clip_weights(layer, 0.01)
     assert layer.weight.abs().max() <= 0.01 and layer.bias.abs().max() <= 0.01
+
+
+# ------------------------------------------------------------------ one definition per loss
+@pytest.mark.parametrize("name", LOSSES)
+def test_every_loss_trains_logs_its_panel_and_draws_it(name, gaussian_data):
+    """Each LossSpec, through the loop, the history and the plot: its D-output keys are logged
+    (finite) and drawn, the others stay NaN; the step clips or penalises exactly when it says."""
+    spec = loss_spec(name)
+    G, D = toy_pair()
+    trainer = GANTrainer(G, D, loss=name, lr=1e-3, n_critic=2, log_every=5, progress=False)
+    history = trainer.fit(gaussian_data, batch_size=64, steps=20)
+    panel_keys = ("d_real", "d_fake", "f_real", "f_fake", "wasserstein")
+    for key in panel_keys:
+        assert all(map(math.isfinite, history.log[key])) == (key in spec.logs), key
+    assert all(map(math.isfinite, history.log["gp"])) == spec.penalty
+    assert isinstance(trainer.opt_D, torch.optim.RMSprop) == (spec.optimizer == "rmsprop")
+    clipped = max(p.abs().max().item() for p in D.parameters()) <= trainer.clip_value
+    assert clipped == spec.clip_weights
+    fig = plot_losses(history)
+    drawn = [line.get_ydata() for line in fig.axes[1].get_lines() if len(line.get_ydata()) > 2]
+    for key in spec.logs:
+        assert any(np.allclose(y, history.log[key]) for y in drawn), key
+    if spec.probabilities:                    # D(x) = sigmoid(f) is a probability
+        assert all(0 < v < 1 for v in history.log["d_real"])
+
+
+def test_the_spec_flags_match_the_formulas():
+    f_real, f_fake = torch.tensor([0.3, 2.0]), torch.tensor([-1.5, 0.4])
+    for spec in SPECS.values():
+        assert spec.d_loss(f_real, f_fake) == discriminator_loss(spec.name, f_real, f_fake)
+        if spec.wasserstein:                  # the critic's loss is minus its W1 estimate
+            assert spec.d_loss(f_real, f_fake) == pytest.approx(-(f_real.mean() - f_fake.mean()))
+        if spec.probabilities:                # at D = 1/2 everywhere: log 4 (Eq. 1)
+            assert spec.d_loss(torch.zeros(3), torch.zeros(3)) == pytest.approx(math.log(4))
+    assert loss_spec(SPECS["hinge"]) is SPECS["hinge"]
+    with pytest.raises(ValueError, match="loss='hing' is not one of"):
+        loss_spec("hing")
+
+
+def test_input_grad_norms_and_interpolate_are_the_penalty_s_parts():
+    D = torch.nn.Linear(3, 1)
+    x_real, x_fake = torch.randn(5, 3), torch.randn(5, 3)
+    eps = torch.rand(5, 1)
+    x_hat = interpolate(x_real, x_fake, eps)
+    assert torch.allclose(x_hat, x_fake + eps * (x_real - x_fake), atol=1e-6)
+    norms = input_grad_norms(lambda x: D(x).flatten(), x_hat)
+    assert torch.allclose(norms, D.weight.norm().expand(5))     # a linear f: ‖w‖ everywhere

@@ -15,6 +15,7 @@ from matplotlib.figure import Figure  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from gankit import plots  # noqa: E402
+from gankit.losses import loss_spec  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -25,7 +26,7 @@ def close_figures():
 
 def fake_history(loss_name="non-saturating", n=40, images=True):
     """What `train` returns, with made-up numbers: a log of n entries and 12 snapshots."""
-    wasserstein = loss_name.startswith("wasserstein")
+    spec = loss_spec(loss_name)
     nan = [math.nan] * n
     t = np.linspace(0, 1, n)
     log = {
@@ -34,11 +35,13 @@ def fake_history(loss_name="non-saturating", n=40, images=True):
         "seconds": list(t * 5),
         "d_loss": list(1.2 - 0.3 * t),
         "g_loss": list(0.8 + 0.3 * t),
-        "d_real": nan if wasserstein else list(0.9 - 0.3 * t),
-        "d_fake": nan if wasserstein else list(0.1 + 0.3 * t),
+        "d_real": list(0.9 - 0.3 * t) if spec.probabilities else nan,
+        "d_fake": list(0.1 + 0.3 * t) if spec.probabilities else nan,
+        "f_real": list(1.5 - t) if "f_real" in spec.logs else nan,
+        "f_fake": list(t - 1.5) if "f_fake" in spec.logs else nan,
         "grad_norm_D": list(1 + t),
         "grad_norm_G": list(0.01 + t),
-        "wasserstein": list(2 - t) if wasserstein else nan,
+        "wasserstein": list(2 - t) if spec.wasserstein else nan,
         "gp": list(0.1 * t) if loss_name == "wasserstein-gp" else nan,
     }
     shape = (8, 1, 8, 8) if images else (50, 2)
@@ -117,6 +120,19 @@ def test_plot_losses_wasserstein_shows_critic_estimate():
         (line,) = right.get_lines()
         np.testing.assert_allclose(line.get_ydata(), history.log["wasserstein"])
         assert right.get_ylim() != (0, 1)
+
+
+def test_plot_losses_hinge_shows_raw_scores_and_margins():
+    history = fake_history("hinge")
+    for h in (history, history.log):  # a bare log dict: recognised by its finite f(x)
+        fig = plots.plot_losses(h)
+        left, right = fig.axes
+        assert_labelled(right)
+        assert "raw score" in right.get_title()
+        assert any("f(x)" in t for t in legend_texts(right))
+        assert any("f(G(z))" in t for t in legend_texts(right))
+        margins = [ln for ln in right.get_lines() if ln.get_linestyle() == ":" and len(ln.get_ydata())]
+        assert sorted(ln.get_ydata()[0] for ln in margins) == [-1, 1]
 
 
 def test_plot_losses_smooths_long_runs():
