@@ -272,6 +272,9 @@ def test_cli_trains_mnist_in_one_process(tmp_path, capsys, monkeypatch):
     (["mnist", "--out", "x", "--epochs", "0"], "epochs=0"),
     (["mnist", "--out", "x", "--profile", "fast"], "argument --profile: invalid choice: 'fast'"),
     (["dcgan", "--out", "x", "--data-dir", "/no/such/folder"], "data_dir='/no/such/folder'"),
+    (["mnist", "--out", ""], "--out='' is not allowed: use a folder path"),
+    (["mnist", "--out", "/dev/null"], "--out='/dev/null' is a file, not a folder"),
+    (["mnist", "--out", "x", "--seed", str(2**70)], "seed=1180591620717411303424 is too large"),
 ])
 def test_cli_bad_arguments_say_one_line_and_exit_2(argv, match, capsys):
     assert train_main(argv) == 2
