@@ -74,12 +74,16 @@ def cutout(x: torch.Tensor, ratio: float = 0.5, generator=None) -> torch.Tensor:
 _OPS = dict(color=color, translation=translation, cutout=cutout)
 
 
-def check_policy(policy: str) -> tuple:
-    """"color,translation" -> ("color", "translation"); an unknown name is one clear error."""
+def check_policy(policy: str, name: str = "policy") -> tuple:
+    """"color,translation" -> ("color", "translation"); an unknown part is one clear error that
+    names the parameter (`name`)."""
+    if not isinstance(policy, str):
+        raise ValueError(f"{name}={policy!r} is not allowed: use a string such as "
+                         f"'color,translation,cutout' ('' for none)")
     names = tuple(p.strip() for p in policy.split(",") if p.strip())
     unknown = [p for p in names if p not in _OPS]
     if unknown:
-        raise ValueError(f"policy={policy!r} has unknown part(s) {unknown}: use a comma-separated "
+        raise ValueError(f"{name}={policy!r} has unknown part(s) {unknown}: use a comma-separated "
                          f"subset of {', '.join(POLICIES)}, e.g. 'color,translation,cutout'")
     return names
 

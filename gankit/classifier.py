@@ -159,6 +159,8 @@ def digit_metrics(classifier: MnistClassifier, fake, labels=None, real=None) -> 
     - class_coverage: digits holding at least 10% of their fair share (1/10) of the samples, i.e.
       >= 1% of them. A classifier with 98% accuracy spreads its errors at ~0.2% per digit, far
       below 1%, so its mistakes alone do not make a missing digit look covered;
+    - class_balance: the rarest digit's count over the fair share n/10 — 1 for equal shares,
+      0.25 when one digit is 4x under-represented (coverage cannot see that: 2.5% >= 1%);
     - class_accuracy (with `labels`, the digits a conditional G was asked for): share predicted
       as asked;
     - frechet_distance (with `real` images): `frechet_distance` between the classifier's features
@@ -168,7 +170,8 @@ def digit_metrics(classifier: MnistClassifier, fake, labels=None, real=None) -> 
     predicted = logits.argmax(1)
     histogram = torch.bincount(predicted, minlength=10)
     result = {"class_coverage": int((histogram >= max(1.0, 0.01 * len(predicted))).sum()),
-              "class_histogram": histogram.tolist()}
+              "class_histogram": histogram.tolist(),
+              "class_balance": float(histogram.min() * 10 / len(predicted))}
     if labels is not None:
         labels = torch.as_tensor(labels).cpu()
         if labels.shape != predicted.shape:

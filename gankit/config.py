@@ -18,7 +18,7 @@ import ast
 import difflib
 import os
 import sys
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Optional
 
@@ -92,12 +92,10 @@ class RunConfig:
     batch_size: int = 64                  # minibatch size m of Algorithm 1
     lr: float = 2e-4                      # learning rate of G and D
     max_seconds: Optional[float] = None   # wall-clock budget of the training loop; None = no limit
-    device: str = ""                      # filled in: "cuda", "mps" or "cpu"
+    device: str = field(default_factory=lambda: get_device().type)   # "cuda", "mps" or "cpu"
 
     def __post_init__(self):
-        if not self.device:
-            object.__setattr__(self, "device", get_device().type)
-        self.validate()
+        self.validate()                   # a frozen config is checked once, when it is made
 
     def validate(self) -> None:
         check_choice("profile", self.profile, PROFILES)
@@ -126,7 +124,9 @@ class RunConfig:
                 raise ValueError(f"{name!r} is not a parameter of {cls.__name__}: "
                                  f"use one of {', '.join(sorted(known))}")
         base = cls.profiles()[resolve_profile(profile)]
-        return replace(base, **{k: v for k, v in params.items() if v is not None})
+        # papermill passes tuples as lists: a frozen config holds tuples
+        return replace(base, **{k: tuple(v) if isinstance(v, list) else v
+                                for k, v in params.items() if v is not None})
 
     def describe(self) -> str:
         """One line per group, for the notebook to print after resolving."""
@@ -200,18 +200,17 @@ class MnistConfig(RunConfig):
     lr_D: Optional[float] = None          # D's learning rate; None = lr
     beta1: float = 0.5                    # Adam's beta1 (DCGAN's 0.5)
     ema_decay: float = 0.999              # per-step decay of the EMA of G (warmed up); 0 = none
-    log_every: int = 5                    # G steps between history records (and EMA updates)
+    log_every: int = 5                    # G steps between history records
 
     def validate(self) -> None:
         super().validate()
         check_count("latent_dim", self.latent_dim)
         for name in ("hidden_G", "hidden_D"):
             value = getattr(self, name)
-            if (not isinstance(value, (tuple, list)) or not value
+            if (not isinstance(value, tuple) or not value
                     or not all(isinstance(h, int) and not isinstance(h, bool) and h > 0 for h in value)):
                 raise ValueError(f"{name}={value!r} is not allowed: use a tuple of positive "
                                  f"widths, e.g. (256, 512)")
-            object.__setattr__(self, name, tuple(value))      # papermill passes lists
         if not _is_real(self.dropout) or not 0 <= self.dropout < 1:
             raise ValueError(f"dropout={self.dropout!r} is not allowed: use a probability in [0, 1)")
         check_choice("loss", self.loss, ("minimax", "non-saturating", "hinge"))

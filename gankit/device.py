@@ -7,7 +7,6 @@ needed), float16 with a GradScaler on older cards such as Colab's T4.
 from __future__ import annotations
 
 import contextlib
-import os
 import random
 
 import numpy as np
@@ -42,7 +41,8 @@ def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-    os.environ["PYTHONHASHSEED"] = str(seed)
+    # Not PYTHONHASHSEED: Python reads it once, at start-up, so setting it here would change
+    # nothing in this process (and gankit's results do not depend on str hashing).
 
 
 def amp_dtype(device: torch.device) -> torch.dtype | None:

@@ -84,14 +84,19 @@ def slerp(z0: torch.Tensor, z1: torch.Tensor, t) -> torch.Tensor:
     return out[0] if scalar else out
 
 
-def interpolate(z0: torch.Tensor, z1: torch.Tensor, n: int, method: str = "slerp") -> torch.Tensor:
-    """n evenly spaced points (n, d) from z0 to z1 along `method` ("lerp" or "slerp"); the first
-    and last rows are exactly z0 and z1."""
+def check_path(n: int, method: str) -> None:
+    """One-line errors for `interpolate`'s n and method (a widget checks them before drawing)."""
     if method not in METHODS:
         raise ValueError(f"method={method!r} is not allowed: use 'lerp' or 'slerp'")
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 2:
         raise ValueError(f"n={n!r} is not allowed: use an integer >= 2 (the two endpoints and "
                          f"the points between)")
+
+
+def interpolate(z0: torch.Tensor, z1: torch.Tensor, n: int, method: str = "slerp") -> torch.Tensor:
+    """n evenly spaced points (n, d) from z0 to z1 along `method` ("lerp" or "slerp"); the first
+    and last rows are exactly z0 and z1."""
+    check_path(n, method)
     path = (lerp if method == "lerp" else slerp)(z0, z1, torch.linspace(0, 1, n))
     path[0], path[-1] = z0, z1                    # exact, whatever the rounding of sin and cos
     return path
@@ -115,13 +120,18 @@ def concept_mean(z: torch.Tensor, indices, name: str = "indices") -> torch.Tenso
     return z[_check_indices(z, indices, name).to(z.device)].mean(0)
 
 
+def check_neighbours(n_neighbours: int, noise: float) -> None:
+    """One-line errors for `vector_arithmetic`'s n_neighbours and noise."""
+    check_count("n_neighbours", n_neighbours, allow_zero=True)
+    if not isinstance(noise, numbers.Real) or noise < 0:
+        raise ValueError(f"noise={noise!r} is not allowed: use a number >= 0, e.g. 0.25")
+
+
 def vector_arithmetic(z: torch.Tensor, a, b, c, n_neighbours: int = 8, noise: float = 0.25,
                       generator: torch.Generator | None = None) -> torch.Tensor:
     """DCGAN Fig. 7: rows (1 + n_neighbours, d). Row 0 is mean(z[a]) - mean(z[b]) + mean(z[c]);
     the others add uniform noise in [-noise, noise] to every coordinate of it."""
-    check_count("n_neighbours", n_neighbours, allow_zero=True)
-    if not isinstance(noise, numbers.Real) or noise < 0:
-        raise ValueError(f"noise={noise!r} is not allowed: use a number >= 0, e.g. 0.25")
+    check_neighbours(n_neighbours, noise)
     centre = concept_mean(z, a, "a") - concept_mean(z, b, "b") + concept_mean(z, c, "c")
     u = torch.rand(n_neighbours, len(centre), generator=generator, dtype=centre.dtype,
                    device=generator.device if generator is not None else centre.device)

@@ -33,7 +33,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from .latent import interpolate, lerp, slerp, vector_arithmetic
+from .latent import check_neighbours, check_path, interpolate, lerp, slerp, vector_arithmetic
 from .models import generate, sample_latent
 from .plots import image_grid, subplots
 
@@ -47,11 +47,15 @@ def figure_png(fig) -> bytes:
 
 
 class Panel(widgets.VBox):
-    """Controls above, the current picture below (in an `Output`); `png` holds that picture."""
+    """Controls above, the current picture below (in an `Output`); `png` holds that picture.
 
-    def __init__(self, controls, render):
+    A change of any of `controls` (a click of a Button) redraws the picture. `shown`, when given,
+    is what stands above the picture instead, in its order: the controls and widgets that are not
+    controls (a message line, text boxes read only when a button is clicked)."""
+
+    def __init__(self, controls, render, shown=None):
         self.out = widgets.Output()
-        super().__init__(children=[*controls, self.out])
+        super().__init__(children=[*(controls if shown is None else shown), self.out])
         self._render = render
         self.png = b""
         for control in controls:
@@ -128,7 +132,7 @@ def interpolation_widget(G, seed_a: int = 0, seed_b: int = 1, method: str = "sle
                          n_frames: int = 8, y=None) -> Panel:
     """Two seeds give z_a and z_b; lerp/slerp buttons and a slider t in [0, 1] show G(z_t) large,
     beside the strip of n_frames frames along the path. `y`: the fixed label of a conditional G."""
-    interpolate(torch.zeros(2), torch.ones(2), n_frames, method)       # one-line errors up front
+    check_path(n_frames, method)                                       # one-line errors up front
     a = widgets.IntText(value=seed_a, description="seed a")
     b = widgets.IntText(value=seed_b, description="seed b")
     how = widgets.ToggleButtons(options=["lerp", "slerp"], value=method, description="path")
@@ -167,10 +171,13 @@ def plot_arithmetic(G, z, a, b, c, noise=0.25, n_neighbours=8, seed=0, message="
         return fig
     result = vector_arithmetic(z, a, b, c, n_neighbours, noise, torch.Generator().manual_seed(seed))
     means = torch.stack([z[a].mean(0), z[b].mean(0), z[c].mean(0)])
+    on_shell = getattr(G, "latent", "normal") == "normal"
+    if on_shell:       # a mean of k z ~ N(0, I) has |z| ~ sqrt(d/k); G was trained near sqrt(d)
+        means = means * math.sqrt(z.shape[1]) / means.norm(dim=1, keepdim=True)
     images = generate(G, torch.cat([means, result]))
     for k, (name, idx) in enumerate((("A", a), ("B", b), ("C", c))):
         _image(fig.add_subplot(grid[0, 1 + k]), images[k:k + 1], 1,
-               f"{name}: mean z of\n#{', #'.join(map(str, idx))}")
+               f"{name}: mean z of\n#{', #'.join(map(str, idx))}" + (", |z| = √d" * on_shell))
     _image(fig.add_subplot(grid[1, 1:]), _centre_first(images[3:]), _side(len(images) - 3),
            "A − B + C (centre), with noise ±{:g} around it".format(noise))
     return fig
@@ -199,7 +206,7 @@ def _numbered_grid(ax, images: torch.Tensor):
     h, w = images.shape[-2:]
     for k in range(len(images)):
         row, col = divmod(k, nrow)
-        ax.text(col * (w + 2) + 2, row * (h + 2) + 2, str(k), fontsize=6 if nrow > 8 else 7,
+        ax.text(col * (w + 2) + 2, row * (h + 2) + 2, str(k), fontsize=8 if nrow > 8 else 9,
                 va="top", color="black", bbox=dict(facecolor="yellow", alpha=0.6, pad=0.3, lw=0))
 
 
@@ -209,7 +216,7 @@ def arithmetic_widget(G, n_samples: int = 36, seed: int = 0, per_concept: int = 
     exemplars of concepts A, B and C and clicks "combine" to see A - B + C with its noisy
     neighbours. `concepts`: the preset (a, b, c) lists; default the first 3 × per_concept samples.
     Bad numbers give a message in the widget, not an exception."""
-    vector_arithmetic(torch.zeros(1, 2), [0], [0], [0], n_neighbours, noise)   # errors up front
+    check_neighbours(n_neighbours, noise)                                      # errors up front
     if n_samples < 3 or per_concept < 1 or 3 * per_concept > n_samples:
         raise ValueError(f"n_samples={n_samples!r}, per_concept={per_concept!r} are not allowed: "
                          f"need 1 <= per_concept and 3 * per_concept <= n_samples")
@@ -230,7 +237,6 @@ def arithmetic_widget(G, n_samples: int = 36, seed: int = 0, per_concept: int = 
             return plot_arithmetic(G, z, None, None, None, message=str(error))
         return plot_arithmetic(G, z, a, b, c, noise, n_neighbours, seed)
 
-    panel = Panel([button], render)
-    panel.children = [widgets.HBox(boxes), button, message, panel.out]
+    panel = Panel([button], render, shown=[widgets.HBox(boxes), button, message])
     panel.z, panel.boxes, panel.button, panel.message = z, boxes, button, message
     return panel

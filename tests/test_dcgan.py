@@ -36,6 +36,31 @@ def test_by_hand_equals_conv_transpose2d(size, k, stride, padding):
     assert got.shape[0] == dcgan.conv_transpose_output_size(size, k, stride, padding)
 
 
+@pytest.mark.parametrize("size,k,stride,padding,op", [(3, 4, 2, 1, 1), (4, 3, 2, 1, 1),
+                                                      (5, 3, 3, 1, 2), (3, 4, 2, 0, 1)])
+def test_by_hand_with_output_padding_equals_conv_transpose2d(size, k, stride, padding, op):
+    g = torch.Generator().manual_seed(size + k + op)
+    x, w = torch.randn(size, size, generator=g), torch.randn(k, k, generator=g)
+    want = F.conv_transpose2d(x[None, None], w[None, None], stride=stride, padding=padding,
+                              output_padding=op)[0, 0]
+    got = dcgan.conv_transpose2d_by_hand(x, w, stride, padding, op)
+    assert got.shape == want.shape and torch.allclose(got, want, atol=1e-5)
+    assert got.shape[0] == dcgan.conv_transpose_output_size(size, k, stride, padding, op)
+    with pytest.raises(ValueError, match="output_padding=2"):
+        dcgan.conv_transpose2d_by_hand(x, w, 2, 1, 2)
+
+
+def test_transposed_convolution_is_the_transpose_of_the_convolution_matrix():
+    g = torch.Generator().manual_seed(0)
+    w, x, y = torch.randn(4, 4, generator=g), torch.randn(8, 8, generator=g), torch.randn(4, 4, generator=g)
+    C = dcgan.conv_matrix(w, 8, stride=2, padding=1)                       # 8x8 -> 4x4
+    assert C.shape == (16, 64)
+    conv = F.conv2d(x[None, None], w[None, None], stride=2, padding=1)[0, 0]
+    assert torch.allclose(C @ x.flatten(), conv.flatten(), atol=1e-5)
+    up = F.conv_transpose2d(y[None, None], w[None, None], stride=2, padding=1)[0, 0]
+    assert torch.allclose(C.T @ y.flatten(), up.flatten(), atol=1e-5)
+
+
 def test_output_size_formula_matches_pytorch_and_the_dcgan_steps():
     for size in (1, 3, 4, 7):
         for k, s, p in ((4, 1, 0), (4, 2, 1), (3, 2, 1), (5, 3, 2)):
@@ -100,6 +125,38 @@ def test_quality_measure_orders_real_fake_and_noise():
     assert dcgan.RandomFeatures()(faces[:3]).shape == (3, 64)
 
 
+class Fixed(nn.Module):
+    """A stand-in "G": z -> f(z), with one parameter so it is a module like any G."""
+    latent_dim, latent = 4, "normal"
+
+    def __init__(self, f):
+        super().__init__()
+        self.f, self.w = f, nn.Parameter(torch.zeros(1))
+
+    def forward(self, z):
+        return self.f(z) + 0 * self.w
+
+
+def test_face_checks_fail_for_collapsed_untrained_and_noise_generators():
+    """Notebook 04's self-checks with the cpu thresholds, on the 90 offline training faces."""
+    faces = load_faces("offline", image_size=32, verbose=False).x[:90]
+    real = gankit.data.to_unit_range(faces).float()
+    torch.manual_seed(0)
+    generators = {
+        "copier": Fixed(lambda z: real[torch.arange(len(z)) % len(real)]),
+        "one face": Fixed(lambda z: real[:1].expand(len(z), -1, -1, -1)),          # collapsed
+        "mean face": Fixed(lambda z: real.mean(0, keepdim=True).expand(len(z), -1, -1, -1)),
+        "noise": Fixed(lambda z: torch.rand(len(z), 1, 32, 32) * 2 - 1),
+        "untrained": gankit.DCGANGenerator(latent_dim=64, image_size=32, channels=1, ngf=32)}
+    passed = {}
+    for name, G in generators.items():
+        q = dcgan.face_quality(G, faces, n=2000)
+        assert q["n_per_set"] == 45 and 2 * q["n_features"] <= 45      # covariances of full rank
+        passed[name] = all(ok for _, _, ok in dcgan.face_checks(q, 0.5, 0.5).values())
+    assert passed == {"copier": True, "one face": False, "mean face": False, "noise": False,
+                      "untrained": False}
+
+
 def synthetic_celeba_data(n=400):
     """Faces whose 'Smiling' attribute is simply 'the image is bright': learnable in a few steps."""
     g = torch.Generator().manual_seed(0)
@@ -146,13 +203,17 @@ def test_any_face_folder_through_data_dir(tmp_path):
 
 
 # ------------------------------------------------------------------ the exercise checkers
-def test_check_conv_transpose_size():
-    assert check_conv_transpose_size(lambda n, k, s, p: (n - 1) * s - 2 * p + k).message == \
-        "✓ transposed-convolution output size: correct on 6 inputs"
-    assert check_conv_transpose_size(lambda n, k, s, p: None).status == "not attempted"
-    assert "2·padding" in check_conv_transpose_size(lambda n, k, s, p: (n - 1) * s - p + k).message
-    assert check_conv_transpose_size(lambda n, k, s, p: (n + 2 * p - k) // s + 1).message.startswith(
-        "✗ transposed-convolution output size: this is a convolution's output size (it shrinks)")
+def test_check_conv_transpose_size(capsys):
+    def verdict(student):                     # (passed, the line the student reads)
+        result = check_conv_transpose_size(student)
+        return bool(result), capsys.readouterr().out + repr(result)
+
+    assert verdict(lambda n, k, s, p, op: (n - 1) * s - 2 * p + k + op)[0]
+    for wrong, says in (((lambda n, k, s, p, op: (n - 1) * s - p + k + op), "2·padding"),
+                        ((lambda n, k, s, p, op: (n - 1) * s - 2 * p + k), "output_padding"),
+                        ((lambda n, k, s, p, op: (n + 2 * p - k) // s + 1), "✗")):   # conv's
+        passed, line = verdict(wrong)
+        assert not passed and says in line, line
 
 
 def test_check_dcgan_init():

@@ -116,3 +116,36 @@ def test_exercise_checkers_accept_the_answer_and_reject_common_mistakes():
         "non-saturating one")
 
 
+class Fixed(torch.nn.Module):
+    """A stand-in generator: z -> f(z), with one parameter like any G."""
+    latent_dim = 100
+
+    def __init__(self, f):
+        super().__init__()
+        self.f, self.w = f, torch.nn.Parameter(torch.zeros(1))
+
+    def forward(self, z):
+        return self.f(z) + 0 * self.w
+
+
+def test_digit_checks_pass_real_digits_and_fail_collapsed_untrained_and_unbalanced(tmp_path):
+    """Notebook 03's section-5 checks at the cpu thresholds, with the real digit classifier."""
+    from gankit.classifier import default_data_dir, get_mnist_classifier
+    data = load_mnist("offline", verbose=False)
+    found = (default_data_dir() / "mnist_classifier_offline.pt").exists()
+    classifier = get_mnist_classifier("offline", data_dir=None if found else tmp_path, verbose=False)
+    order = torch.randperm(len(data), generator=torch.Generator().manual_seed(0))
+    real = data.x[order[:1000]].float() / 127.5 - 1                 # the set is sorted by digit
+    labels = data.y[order[:1000]]
+    keep = (labels != 3) | (torch.arange(1000) % 4 == 0)            # a quarter of the 3s: 4x fewer
+    generators = {
+        "real digits": Fixed(lambda z: real[torch.arange(len(z)) % len(real)]),
+        "one digit": Fixed(lambda z: real[:1].expand(len(z), -1, -1, -1)),            # collapsed
+        "untrained": gankit.MLPGenerator(hidden=(256, 512)),
+        "few 3s": Fixed(lambda z: real[keep][torch.arange(len(z)) % int(keep.sum())])}
+    thresholds = {k: mnist.THRESHOLDS["cpu"][k] for k in ("classes", "balance", "frechet")}
+    checks = {name: mnist.digit_checks(mnist.evaluate_digits(G, classifier, data.x[order[1000:]], n=1000),
+                                       **thresholds) for name, G in generators.items()}
+    print({name: {k: round(v[0], 3) for k, v in c.items()} for name, c in checks.items()})
+    passed = {name: all(ok for _, _, ok in c.values()) for name, c in checks.items()}
+    assert passed == {"real digits": True, "one digit": False, "untrained": False, "few 3s": False}

@@ -295,7 +295,6 @@ def number_writer(G, text: str = "2026", seed: int = 0, max_seed: int = 99) -> P
         return plot_number(generate(G, z, digits),
                            f"“{''.join(map(str, digits))}” in style {seed_slider.value}")
 
-    panel = Panel([text_box, seed_slider], render)
-    panel.children = (text_box, seed_slider, message, panel.out)
+    panel = Panel([text_box, seed_slider], render, shown=[text_box, seed_slider, message])
     panel.message = message
     return panel

@@ -41,29 +41,41 @@ from gankit.widgets import Panel
 
 # ------------------------------------------------------------------ transposed convolution
 def conv_transpose2d_by_hand(x: torch.Tensor, w: torch.Tensor, stride: int = 1,
-                             padding: int = 0) -> torch.Tensor:
+                             padding: int = 0, output_padding: int = 0) -> torch.Tensor:
     """Transposed convolution of one 2-D input x (H, W) with one kernel w (k, k).
 
     Slide over the *input*: input pixel (i, j) adds x[i, j]·w to the output window whose corner is
     (i·stride, j·stride). The full output has side (H − 1)·stride + k; `padding` then removes
-    `padding` rows and columns on every side, as `nn.ConvTranspose2d` does.
+    `padding` rows and columns on every side, and `output_padding` gives back that many on the
+    bottom and right only (zeros where nothing was stamped), as `nn.ConvTranspose2d` does.
     """
     check_count("stride", stride)
     check_count("padding", padding, allow_zero=True)
+    if not 0 <= output_padding < stride:
+        raise ValueError(f"output_padding={output_padding!r} is not allowed: use 0 <= "
+                         f"output_padding < stride={stride} (as nn.ConvTranspose2d)")
     (h, wd), k = x.shape, w.shape[0]
-    out = x.new_zeros((h - 1) * stride + k, (wd - 1) * stride + k)
+    full = x.new_zeros((h - 1) * stride + k + output_padding, (wd - 1) * stride + k + output_padding)
     for i in range(h):
         for j in range(wd):
-            out[i * stride:i * stride + k, j * stride:j * stride + k] += x[i, j] * w
-    if padding:
-        out = out[padding:-padding, padding:-padding]
-    return out
+            full[i * stride:i * stride + k, j * stride:j * stride + k] += x[i, j] * w
+    return full[padding:len(full) - padding, padding:full.shape[1] - padding]
 
 
-def conv_transpose_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0) -> int:
-    """Side of `nn.ConvTranspose2d`'s output: (size − 1)·stride − 2·padding + kernel
-    (PyTorch's formula with dilation 1 and output_padding 0; Dumoulin & Visin 2016, Sec. 4)."""
-    return (size - 1) * stride - 2 * padding + kernel
+def conv_transpose_output_size(size: int, kernel: int, stride: int = 1, padding: int = 0,
+                               output_padding: int = 0) -> int:
+    """Side of `nn.ConvTranspose2d`'s output: (size − 1)·stride − 2·padding + kernel +
+    output_padding (PyTorch's formula with dilation 1; Dumoulin & Visin 2016, Sec. 4.6)."""
+    return (size - 1) * stride - 2 * padding + kernel + output_padding
+
+
+def conv_matrix(w: torch.Tensor, size: int, stride: int = 1, padding: int = 0) -> torch.Tensor:
+    """The matrix C of the convolution of a (size, size) input with kernel w: column j is the
+    (flattened) convolution of the j-th one-hot image, so conv(x) = C @ x.flatten().
+    Dumoulin & Visin 2016, Sec. 4: the transposed convolution multiplies by Cᵀ."""
+    basis = torch.eye(size * size).view(-1, 1, size, size)                # (size², 1, size, size)
+    out = F.conv2d(basis, w[None, None], stride=stride, padding=padding)  # (size², 1, m, m)
+    return out.flatten(1).T                                               # (m², size²)
 
 
 def shape_trace(model: nn.Module, x: torch.Tensor) -> list:
@@ -80,7 +92,7 @@ def shape_trace(model: nn.Module, x: torch.Tensor) -> list:
 def build_dcgan(cfg, channels: int) -> tuple:
     """(G, D, trainer_kwargs) for a `FacesConfig`: DCGAN's pair and its recipe.
 
-    The recipe (Radford et al. 2016, Sec. 4): Adam with lr 2e-4 (cfg.lr) and beta1 = 0.5, the
+    The recipe (Radford et al. 2016, Sec. 4): Adam with lr 2e-4 (cfg.lr) and beta1 = 0.5 (cfg.beta1), the
     non-saturating generator loss of the PyTorch tutorial. On CUDA, mixed precision (the trainer's
     `amp`) and cuDNN's benchmark mode, which times the convolution algorithms once per input shape
     and keeps the fastest: worth it because every batch has the same shape.
@@ -91,9 +103,25 @@ def build_dcgan(cfg, channels: int) -> tuple:
     D = DCGANDiscriminator(image_size=cfg.image_size, channels=channels, ndf=cfg.ndf)
     if cfg.device == "cuda":
         torch.backends.cudnn.benchmark = True
-    kwargs = dict(loss="non-saturating", lr=cfg.lr, betas=(0.5, 0.999), seed=cfg.seed,
+    kwargs = dict(loss="non-saturating", lr=cfg.lr, betas=(cfg.beta1, 0.999), seed=cfg.seed,
                   device=cfg.device, amp=True)
     return G, D, kwargs
+
+
+def train_faces(cfg, train, held_out: torch.Tensor, channels: int, augment=None,
+                progress: bool = True) -> tuple:
+    """(trainer, tracker): DCGAN trained on `train` for cfg's budget, with `augment` (e.g.
+    `gankit.augment.DiffAugment()`) on every image D sees; the `MemorisationTracker` records D
+    on training vs held-out faces at every log (about 300 logs and 24 snapshots a run)."""
+    from gankit.train import GANTrainer
+    G, D, kwargs = build_dcgan(cfg, channels)
+    planned = cfg.epochs * train.batches_per_epoch(cfg.batch_size)
+    tracker = MemorisationTracker(train.x, held_out)
+    trainer = GANTrainer(G, D, **kwargs, augment=augment, log_every=max(1, planned // 300),
+                         snapshot_every=max(1, planned // 24), callbacks=[tracker],
+                         progress=progress)
+    trainer.fit(train, batch_size=cfg.batch_size, epochs=cfg.epochs, max_seconds=cfg.max_seconds)
+    return trainer, tracker
 
 
 def images_per_second(trainer, batch_size: int) -> float:
@@ -103,7 +131,8 @@ def images_per_second(trainer, batch_size: int) -> float:
 
 # ------------------------------------------------------------------ quality without a network
 class RandomFeatures(nn.Module):
-    """A fixed, untrained conv net: 32×32 RGB -> 64 features (averaged ReLU maps of 3 layers).
+    """A fixed, untrained conv net: 32×32 RGB -> 4·width features (averaged ReLU maps of layers
+    2 and 3).
 
     Weights are drawn once from a seed (He init, so activations keep their scale) and never
     trained. Such features see colour, contrast, edges and blob layout — not identity or
@@ -112,6 +141,7 @@ class RandomFeatures(nn.Module):
 
     def __init__(self, seed: int = 0, width: int = 16):
         super().__init__()
+        self.width = width
         g = torch.Generator().manual_seed(seed)
         self.convs = nn.ModuleList([nn.Conv2d(3, width, 4, 2, 1), nn.Conv2d(width, 2 * width, 4, 2, 1),
                                     nn.Conv2d(2 * width, 2 * width, 4, 2, 1)])   # 16, 8, 4 pixels
@@ -133,7 +163,7 @@ class RandomFeatures(nn.Module):
         for conv in self.convs:
             x = F.relu(conv(x))
             feats.append(x.mean((2, 3)))                          # (N, channels) per layer
-        return torch.cat(feats[1:], 1)                            # (N, 64): layers 2 and 3
+        return torch.cat(feats[1:], 1)                            # (N, 4·width): layers 2, 3
 
 
 def memorisation_ratio(fake: torch.Tensor, real: torch.Tensor) -> float:
@@ -145,6 +175,12 @@ def memorisation_ratio(fake: torch.Tensor, real: torch.Tensor) -> float:
     return float(fake_d[:, 0].median() / real_d[:, 1].median())
 
 
+def diversity(x: torch.Tensor, net: nn.Module) -> float:
+    """Mean pairwise distance between images in `net`'s features: 0 for a collapsed G (every
+    sample alike); compare it with the same number for real faces."""
+    return float(torch.pdist(net(x)).mean())
+
+
 @torch.no_grad()
 def face_quality(G: nn.Module, real: torch.Tensor, n: int = 1000, seed: int = 0) -> dict:
     """The Fréchet distance of G's faces to real ones in `RandomFeatures`, with its yardsticks.
@@ -152,7 +188,10 @@ def face_quality(G: nn.Module, real: torch.Tensor, n: int = 1000, seed: int = 0)
     `real` is split into halves A and B (at most n/2 each). All three distances compare a set of
     the same size with B, so they share the small-sample bias and can be read side by side:
     real_vs_real (A, a second sample of real faces: the floor), fake_vs_real (G's faces) and
-    noise_vs_real (uniform noise: the ceiling). Plus `memorisation_ratio` against all of `real`.
+    noise_vs_real (uniform noise: the ceiling). The features are narrowed until a set holds at
+    least twice as many images as there are features (a covariance from fewer is singular, and a
+    collapsed G could score below the floor). Plus `diversity` of G's faces beside real-vs-real
+    (`diversity_real`) and `memorisation_ratio` against all of `real`.
     """
     g = torch.Generator().manual_seed(seed)
     real = real[torch.randperm(len(real), generator=g)].cpu()
@@ -160,12 +199,35 @@ def face_quality(G: nn.Module, real: torch.Tensor, n: int = 1000, seed: int = 0)
     real_a, real_b = real[:half], real[half:2 * half]
     fake = generate(G, half, seed)
     noise = torch.rand(real_a.shape, generator=g) * 2 - 1
-    net = RandomFeatures(seed)
+    net = RandomFeatures(seed, width=max(2, min(16, half // 8)))      # 4·width features <= half/2
     feats_b = net(real_b)
     out = {name: frechet_distance(net(x), feats_b) for name, x in
            (("real_vs_real", real_a), ("fake_vs_real", fake), ("noise_vs_real", noise))}
-    out.update(memorisation_ratio=memorisation_ratio(fake, real), n_per_set=half)
+    out.update(diversity=diversity(fake, net), diversity_real=diversity(real_a, net),
+               memorisation_ratio=memorisation_ratio(fake, real), n_per_set=half,
+               n_features=4 * net.width)
     return out
+
+
+# Notebook 04's self-checks per profile: `face_checks` (fd_share, diversity_ratio); D(G(z)) at the
+# end with thousands of faces (d_fake_min); D's train-minus-held-out gap with few faces (d_gap).
+# gap_drop: how much DiffAugment must shrink that gap (section 6).
+_STRICT = dict(fd_share=0.5, diversity_ratio=0.5, d_fake_min=0.01, d_gap=0.3, gap_drop=0.3)
+THRESHOLDS = {"cpu": _STRICT, "gpu": _STRICT,
+              "ci": dict(fd_share=1.0, diversity_ratio=0.0, d_fake_min=0.0, d_gap=-1.0, gap_drop=-2.0)}
+
+
+def face_checks(quality: dict, fd_share: float, diversity_ratio: float) -> dict:
+    """The self-checks of section 5, as {name: (value, threshold, passed)}:
+    - fd_share: (fake − floor) / (ceiling − floor) of the Fréchet distances, at most `fd_share`
+      (noise scores 1, real faces 0);
+    - diversity_ratio: G's diversity over real faces', at least `diversity_ratio` (a collapsed G
+      scores 0)."""
+    share = ((quality["fake_vs_real"] - quality["real_vs_real"])
+             / (quality["noise_vs_real"] - quality["real_vs_real"]))
+    ratio = quality["diversity"] / quality["diversity_real"]
+    return {"fd_share": (share, fd_share, share <= fd_share),
+            "diversity_ratio": (ratio, diversity_ratio, ratio >= diversity_ratio)}
 
 
 @torch.no_grad()
@@ -279,21 +341,28 @@ def load_notebook_faces(cfg, verbose: bool = True):
 
 
 def plot_conv_transpose(x: torch.Tensor, w: torch.Tensor, stride: int = 1, padding: int = 0):
-    """Input, kernel and `conv_transpose2d_by_hand`'s output as numbered grids, side by side."""
-    out = conv_transpose2d_by_hand(x, w, stride, padding)
-    fig, axes = subplots(1, 3, figsize=(8, 2.8), width_ratios=[len(x), len(w), len(out)])
-    for ax, m, title in zip(axes, (x, w, out), ("input x", "kernel w",
-                                                f"output (stride {stride}, padding {padding})")):
+    """Input, kernel and the *full* output of `conv_transpose2d_by_hand` (before `padding`
+    crops it) as numbered grids, side by side; a red frame marks what `padding` keeps."""
+    from matplotlib.patches import Rectangle
+    full = conv_transpose2d_by_hand(x, w, stride)
+    fig, axes = subplots(1, 3, figsize=(9, 3.2), width_ratios=[len(x), len(w), len(full)])
+    titles = ("input x", "kernel w", f"full output, stride {stride}"
+              + (f"\nred: what padding {padding} keeps" if padding else ""))
+    for ax, m, title in zip(axes, (x, w, full), titles):
         low, high = min(0.0, float(m.min())), float(m.max())
         ax.imshow(m.numpy(), cmap="Blues", vmin=low, vmax=high)
         for i in range(m.shape[0]):
             for j in range(m.shape[1]):
                 dark = float(m[i, j]) > low + 0.6 * (high - low)          # white text on dark blue
-                ax.text(j, i, f"{float(m[i, j]):g}", ha="center", va="center", fontsize=9,
+                ax.text(j, i, f"{float(m[i, j]):g}", ha="center", va="center", fontsize=8,
                         color="white" if dark else "black")
         ax.set_xticks([])
         ax.set_yticks([])
         ax.set_title(title, fontsize="small")
+    if padding:
+        side = len(full) - 2 * padding
+        axes[2].add_patch(Rectangle((padding - 0.5, padding - 0.5), side, side, fill=False,
+                                    edgecolor="red", linewidth=2))
     return fig
 
 
@@ -327,8 +396,18 @@ class MemorisationTracker:
             out.append(float(torch.sigmoid(D(to_unit_range(x.to(device)).float())).mean()))
         self.steps.append(trainer.step)
 
-    def plot(self):
-        fig, ax = subplots(figsize=(6.5, 3.6))
+    def end_means(self) -> tuple:
+        """(mean D on training faces, mean D on held-out faces) over the last tenth of the logs."""
+        k = max(1, len(self.steps) // 10)
+        return float(np.mean(self.d_train[-k:])), float(np.mean(self.d_held[-k:]))
+
+    def gap_end(self) -> float:
+        """D's memorisation at the end: mean D(training faces) − mean D(held-out faces)."""
+        seen, unseen = self.end_means()
+        return seen - unseen
+
+    def plot(self, ax=None, title="D on real faces it trains on vs real faces it never sees"):
+        fig, ax = subplots(figsize=(6.5, 3.6)) if ax is None else (ax.figure, ax)
         w = max(1, len(self.steps) // 25)                        # running mean: one batch is noisy
         for values, label, color in ((self.d_train, "training faces (seen)", "black"),
                                      (self.d_held, "held-out faces (never seen)", "tab:orange")):
@@ -337,26 +416,54 @@ class MemorisationTracker:
         ax.set_ylim(0, 1)
         ax.set_xlabel("generator step")
         ax.set_ylabel("mean D(x)")
-        ax.set_title("D on real faces it trains on vs real faces it never sees")
+        ax.set_title(title, fontsize="medium")
         ax.legend(fontsize="small")
         ax.grid(alpha=0.3)
         return fig
 
 
+# ------------------------------------------------------------ DiffAugment on few faces (section 6)
+def diffaugment_report(runs: dict) -> dict:
+    """{name: (quality, tracker)} -> {name: the numbers section 6 compares}: D's train-minus-held-out
+    gap over the last tenth of training, G's diversity beside real faces', fd_share, memorisation."""
+    report = {}
+    for name, (quality, tracker) in runs.items():
+        share = face_checks(quality, 1.0, 0.0)["fd_share"][0]
+        report[name] = {"d_gap_end": tracker.gap_end(), "diversity": quality["diversity"],
+                        "diversity_real": quality["diversity_real"], "fd_share": share,
+                        "memorisation_ratio": quality["memorisation_ratio"]}
+    return report
+
+
+def plot_runs_side_by_side(trackers: dict, samples: dict, nrow: int = 6):
+    """Top: each run's `MemorisationTracker` curves; bottom: each run's samples."""
+    fig, axes = subplots(2, len(trackers), figsize=(5.2 * len(trackers), 8.4),
+                         height_ratios=[1, 1.6])
+    for k, (name, tracker) in enumerate(trackers.items()):
+        tracker.plot(ax=axes[0, k], title=f"{name}: D on seen vs unseen faces")
+        show_images(samples[name][:nrow * nrow], nrow=nrow, ax=axes[1, k])
+        axes[1, k].set_title(f"{name}: G's faces", fontsize="medium")
+    return fig
+
+
 # ------------------------------------------------------------ exercise checkers (04)
 def check_conv_transpose_size(student):
-    """04: `student(size, kernel, stride, padding)` -> the side of nn.ConvTranspose2d's output,
-    exactly (an integer), on six cases."""
+    """04: `student(size, kernel, stride, padding, output_padding)` -> the side of
+    nn.ConvTranspose2d's output, exactly (an integer), on eight cases."""
     # conv_transpose_output_size: defined above in this module
-    inputs = [(1, 4, 1, 0), (4, 4, 2, 1), (16, 4, 2, 1), (2, 2, 1, 0), (5, 3, 2, 1), (7, 5, 3, 2)]
+    inputs = [(1, 4, 1, 0, 0), (4, 4, 2, 1, 0), (16, 4, 2, 1, 0), (2, 2, 1, 0, 0), (5, 3, 2, 1, 0),
+              (7, 5, 3, 2, 0), (5, 3, 2, 1, 1), (7, 5, 3, 2, 2)]
     mistakes = {"this is a convolution's output size (it shrinks), not a transposed convolution's":
-                lambda n, k, s, p: (n + 2 * p - k) // s + 1,
+                lambda n, k, s, p, op: (n + 2 * p - k) // s + 1,
                 "it subtracts the padding once: padding crops both sides, so 2·padding":
-                lambda n, k, s, p: (n - 1) * s - p + k}
+                lambda n, k, s, p, op: (n - 1) * s - p + k + op,
+                "it leaves out output_padding, the rows given back on one side":
+                lambda n, k, s, p, op: (n - 1) * s - 2 * p + k}
     return check(student, conv_transpose_output_size, inputs, "transposed-convolution output size",
                  atol=0, rtol=0, mistakes=mistakes,
                  hint="the kernel stamps start `stride` apart, so the full output spans "
-                      "(size − 1)·stride + kernel; then subtract 2·padding (one per side)")
+                      "(size − 1)·stride + kernel; then subtract 2·padding (one per side) and "
+                      "add output_padding (one side only)")
 
 
 _INIT_NAMES = ("G conv mean", "G conv std", "G batch norm scale mean", "G batch norm scale std",
@@ -459,9 +566,12 @@ def attribute_widget(G, direction, name: str = "attribute", n_faces: int = 6, se
     def faces():
         return sample_latent(G, n_faces, "cpu", torch.Generator().manual_seed(state["seed"]))
 
-    def new_faces(_):
-        state["seed"] += 1                                 # before Panel redraws (see below)
+    panel = Panel([slider], lambda: plot_attribute_shift(G, faces(), direction, slider.value,
+                                                          name), shown=[slider, button])
 
-    button.on_click(new_faces)                             # registered first, so it runs first
-    return Panel([slider, button],
-                 lambda: plot_attribute_shift(G, faces(), direction, slider.value, name))
+    def new_faces(_):
+        state["seed"] += 1                                 # new z, then the picture of them
+        panel.redraw()
+
+    button.on_click(new_faces)
+    return panel

@@ -62,6 +62,23 @@ def evaluate_digits(G, classifier, real, n: int = 2000, seed: int = 0) -> dict:
     return digit_metrics(classifier, sample(G, n, seed), real=real)
 
 
+# Section 5's thresholds per profile (see `digit_checks`); ci's run is too short to ask for digits.
+THRESHOLDS = {"cpu": dict(classes=10, balance=0.33, frechet=300, min_steps=1000, min_nn_distance=3.0),
+              "gpu": dict(classes=10, balance=0.33, frechet=200, min_steps=1000, min_nn_distance=3.0),
+              "ci": dict(classes=1, balance=0.0, frechet=float("inf"), min_steps=10,
+                         min_nn_distance=0.0)}
+
+
+def digit_checks(report: dict, classes: int, balance: float, frechet: float) -> dict:
+    """Section 5's self-checks on an `evaluate_digits` report, as {name: (value, threshold,
+    passed)}: digits covered (>= classes), the rarest digit's share of the fair n/10 (>= balance:
+    a digit 4x under-represented scores 0.25) and the Fréchet distance (<= frechet)."""
+    coverage, share, fd = (report[k] for k in ("class_coverage", "class_balance", "frechet_distance"))
+    return {"class_coverage": (coverage, classes, coverage >= classes),
+            "class_balance": (share, balance, share >= balance),
+            "frechet_distance": (fd, frechet, fd <= frechet)}
+
+
 def plot_nearest_neighbours(fake, real, n: int = 8):
     """Goodfellow et al. 2014, Fig. 2: n samples (top row) above their nearest training image in
     pixel space (bottom row), with the L2 distance. Copies would have distance ~0."""
