@@ -22,13 +22,13 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Optional
 
+from .data import DATA_SOURCES
 from .device import get_device, has_accelerator
 from .io import check_output_dir
 from .models import check_image_size
 from .validate import check_choice, check_count, check_number, check_seed
 
 PROFILES = ("ci", "cpu", "gpu")
-DATA_SOURCES = ("auto", "full", "offline")
 
 
 def resolve_profile(profile: str = "auto") -> str:

@@ -13,7 +13,7 @@ What a loop must do beyond DDP, and where it happens here:
 - all ranks take every decision to stop together, or the ones still running would wait forever in
   the next all-reduce for the ones that left: a NaN on one rank, Ctrl-C, the time budget
   (`any_rank`, `min_over_ranks`, `StopRequests`);
-- only rank 0 writes files and draws progress bars (`gankit.io.is_main_process`);
+- only rank 0 writes files and draws progress bars (`is_main_process`);
 - a checkpoint holds every rank's random streams, so it resumes only with as many ranks.
 
 Batch norm stays per rank, not SyncBatchNorm: each rank normalises its own batch exactly as one
@@ -44,6 +44,11 @@ def rank_and_world() -> tuple:
     if is_initialized():
         return dist.get_rank(), dist.get_world_size()
     return 0, 1
+
+
+def is_main_process() -> bool:
+    """True on rank 0, and in a run of one process: the one that writes files."""
+    return rank_and_world()[0] == 0
 
 
 def launched_by_torchrun() -> bool:

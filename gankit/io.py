@@ -20,17 +20,12 @@ from pathlib import Path
 
 import torch
 
-from .distributed import StopRequests
+from .distributed import StopRequests, is_main_process
 from .models import MODEL_CLASSES
 
 FORMAT = "gankit-generator-1"
 CHECKPOINT_FORMAT = "gankit-checkpoint-1"
 GENERATOR_CLASSES = ("MLPGenerator", "DCGANGenerator")
-
-
-def is_main_process() -> bool:
-    dist = torch.distributed
-    return not (dist.is_available() and dist.is_initialized()) or dist.get_rank() == 0
 
 
 def project_root() -> Path:

@@ -89,10 +89,10 @@ def plot_points_2d(samples, centers=None, ax=None, title=None):
     """Scatter of 2-D samples (green), with the mode centres of the target marked (black x)."""
     if ax is None:
         fig, ax = subplots(figsize=(4.5, 4.5))
-    p = _numpy(samples)
+    p = _points(samples)
     ax.scatter(p[:, 0], p[:, 1], s=4, alpha=0.3, color=GEN, label="generated samples")
     if centers is not None:
-        c = _numpy(centers)
+        c = _points(centers)
         # open circles, so the samples sitting on a mode stay visible inside its circle
         ax.scatter(c[:, 0], c[:, 1], s=250, facecolors="none", edgecolors=DATA, linewidths=1.5, label="mode centres")
         legend = ax.legend(loc="upper right", fontsize="small")
@@ -244,7 +244,8 @@ def _select(items, k):
     return [items[i] for i in idx]
 
 
-def _numpy(x) -> np.ndarray:
+def _points(x) -> np.ndarray:
+    """A batch of points (N,) or (N, d) as a float32 array (N, d)."""
     x = torch.as_tensor(x).detach().cpu().float()
     return x.reshape(len(x), -1).numpy()  # (N,) -> (N, 1); (N, d) unchanged
 
@@ -257,7 +258,7 @@ def _limits(xs):
     """Shared (low, high) per coordinate of point batches, with a 5 % margin; None for images."""
     if any(_is_image(x) for x in xs):
         return None
-    p = np.concatenate([_numpy(x) for x in xs])
+    p = np.concatenate([_points(x) for x in xs])
     low, high = np.nanmin(p, axis=0), np.nanmax(p, axis=0)
     pad = 0.05 * np.maximum(high - low, 1e-6)
     return list(zip(low - pad, high + pad))
@@ -268,7 +269,7 @@ def _draw(ax, x, nrow=8, lims=None, color=GEN):
     if _is_image(x):
         show_images(x, nrow, ax=ax)
         return
-    p = _numpy(x)
+    p = _points(x)
     if p.shape[1] == 1:
         ax.hist(p[:, 0], bins=40, range=lims[0] if lims else None, density=True, color=color, alpha=0.7)
         ax.set_xlabel("x")
@@ -294,8 +295,14 @@ def _curve(ax, x, y, label, color, smooth):
         ax.plot(x, y, color=color, label=label, linewidth=1.2, marker=marker, markersize=4)
         return
     ax.plot(x, y, color=color, alpha=0.25, linewidth=0.8)
-    mean = np.convolve(y, np.ones(w) / w, mode="valid")  # running mean over w logged points
-    ax.plot(x[w - 1 :], mean, color=color, label=label, linewidth=1.6)
+    ax.plot(x[w - 1 :], running_mean(y, w), color=color, label=label, linewidth=1.6)
+
+
+def running_mean(y, w: int) -> np.ndarray:
+    """The mean of each w consecutive values of y: len(y) - w + 1 of them (one noisy batch at a
+    time is hard to read; every curve of the course smooths with this)."""
+    y = np.asarray(y, float)
+    return np.convolve(y, np.ones(w) / w, mode="valid")
 
 
 def _label(ax, ylabel, title):

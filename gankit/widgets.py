@@ -34,7 +34,7 @@ import numpy as np
 import torch
 
 from .latent import check_neighbours, check_path, interpolate, lerp, slerp, vector_arithmetic
-from .models import generate, sample_latent
+from .models import generate, latent_from_seed  # noqa: F401  (notebooks import it from here)
 from .plots import image_grid, subplots
 
 
@@ -80,9 +80,6 @@ class Panel(widgets.VBox):
 
 # ====================================================================== latent widgets: any generator
 # ----------------------------------------------------------------------------- generating
-def latent_from_seed(G, seed: int, n: int = 1) -> torch.Tensor:
-    """n latent vectors (n, d) drawn on the CPU from `seed`: the same z on every device."""
-    return sample_latent(G, n, "cpu", torch.Generator().manual_seed(int(seed)))
 
 
 

@@ -20,7 +20,8 @@ from gankit import distributed
 from gankit.config import PROFILES, FacesConfig, MnistConfig
 from gankit.data import DATA_SOURCES, load_mnist
 from gankit.device import seed_everything
-from gankit.io import check_output_dir, is_main_process, save_generator, write_metrics
+from gankit.distributed import is_main_process
+from gankit.io import check_output_dir, save_generator, write_metrics
 from gankit.callbacks import final_generator
 from gankit.lessons.dcgan_faces import build_dcgan
 from gankit.lessons.mnist_mlp_gan import build_mnist_gan

@@ -34,7 +34,7 @@ from gankit.data import to_unit_range
 from gankit.exercises import check
 from gankit.metrics import frechet_distance, nearest_neighbours
 from gankit.models import DCGANDiscriminator, DCGANGenerator, sample_latent
-from gankit.plots import show_images, subplots
+from gankit.plots import running_mean, show_images, subplots
 from gankit.validate import check_count, check_number
 from gankit.widgets import Panel
 
@@ -411,8 +411,7 @@ class MemorisationTracker:
         w = max(1, len(self.steps) // 25)                        # running mean: one batch is noisy
         for values, label, color in ((self.d_train, "training faces (seen)", "black"),
                                      (self.d_held, "held-out faces (never seen)", "tab:orange")):
-            smooth = torch.tensor(values).unfold(0, w, 1).mean(1).numpy() if len(values) >= w else values
-            ax.plot(self.steps[w - 1:], smooth, color=color, label=label)
+            ax.plot(self.steps[w - 1:], running_mean(values, w), color=color, label=label)
         ax.set_ylim(0, 1)
         ax.set_xlabel("generator step")
         ax.set_ylabel("mean D(x)")

@@ -31,8 +31,8 @@ from gankit.device import seed_everything
 from gankit.exercises import check
 from gankit.losses import input_grad_norms, interpolate
 from gankit.metrics import ring_coverage
-from gankit.models import MLPDiscriminator, MLPGenerator
-from gankit.plots import DATA, GEN, subplots
+from gankit.models import MLPDiscriminator, MLPGenerator, generate_from_seed
+from gankit.plots import DATA, GEN, running_mean, subplots
 from gankit.train import GANTrainer
 
 RUN_COLORS = {"vanilla": "tab:red", "wgan_clip": "tab:orange", "wgan_gp": "tab:purple"}
@@ -100,16 +100,7 @@ class RingTracker:
 
     def samples(self, G) -> torch.Tensor:
         """G on the tracker's fixed z (the same z at every step), on the CPU."""
-        G = getattr(G, "module", G)
-        device = next(G.parameters()).device
-        z = torch.randn(self.n_samples, G.latent_dim,
-                        generator=torch.Generator().manual_seed(self._z_seed)).to(device)
-        was_training = G.training
-        with torch.no_grad():
-            G.eval()
-            x = G(z).float().cpu()
-        G.train(was_training)                                             # as it was
-        return x
+        return generate_from_seed(getattr(G, "module", G), self.n_samples, self._z_seed)
 
     def __call__(self, trainer) -> None:
         self.measure(trainer.G, trainer.D, trainer.step)
@@ -419,7 +410,7 @@ def plot_estimate_and_quality(history, quality, floor=None):
     ax_w.plot(steps, w, color="tab:blue", alpha=0.3, linewidth=0.8)
     k = max(1, len(w) // 15)
     if k > 1:
-        ax_w.plot(steps[k - 1:], np.convolve(w, np.ones(k) / k, "valid"), color="tab:blue",
+        ax_w.plot(steps[k - 1:], running_mean(w, k), color="tab:blue",
                   linewidth=1.8, label="critic's W₁ estimate (running mean)")
     ax_w.set(xlabel="generator step", ylabel="mean f(x_real) − mean f(G(z))",
              title="W₁ estimate (blue) and Fréchet distance (green)")
