@@ -6,9 +6,10 @@ The badge goes at the end of the title cell; the setup cell is the first code ce
 idempotent, so the script can run again after a notebook changes. REPO is the one place that
 names the course's GitHub repository (forks: change it here and in README.md, then rerun).
 """
-import json
 import sys
 from pathlib import Path
+
+import nbformat
 
 REPO = "gankit-course/gankit"
 BADGE_MARK = "colab-badge.svg"
@@ -28,24 +29,20 @@ def badge(name: str) -> str:
     return f"[![Open In Colab](https://colab.research.google.com/assets/{BADGE_MARK})]({url})"
 
 
-def lines(text: str) -> list:
-    return [line + "\n" for line in text.split("\n")[:-1]] + [text.split("\n")[-1]]
-
-
 def add_colab(path: Path) -> None:
-    raw = path.read_text()
-    nb = json.loads(raw)
-    title = nb["cells"][0]
-    if BADGE_MARK not in "".join(title["source"]):
-        title["source"] = lines("".join(title["source"]).rstrip() + "\n\n" + badge(path.name))
-    code = [c for c in nb["cells"] if c["cell_type"] == "code"]
-    if not "".join(code[0]["source"]).startswith(SETUP_MARK):
-        cell = dict(cell_type="code", execution_count=None, metadata={}, outputs=[], source=lines(SETUP))
-        if nb.get("nbformat_minor", 0) >= 5:         # cell ids exist from nbformat 4.5 on
-            cell["id"] = "colab-setup"
-        nb["cells"].insert(nb["cells"].index(code[0]), cell)
-    indent = 1 if raw.startswith('{\n "') else 2
-    path.write_text(json.dumps(nb, indent=indent, ensure_ascii=False) + "\n")
+    nb = nbformat.read(path, as_version=4)
+    title = nb.cells[0]
+    if BADGE_MARK not in title.source:
+        title.source = title.source.rstrip() + "\n\n" + badge(path.name)
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    if not code[0].source.startswith(SETUP_MARK):
+        cell = nbformat.v4.new_code_cell(SETUP)
+        if nb.nbformat_minor >= 5:                 # cell ids exist from nbformat 4.5 on
+            cell.id = "colab-setup"
+        else:
+            cell.pop("id", None)
+        nb.cells.insert(nb.cells.index(code[0]), cell)
+    nbformat.write(nb, path)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 """One-line checks for user-supplied values: each error names the parameter, the value, the fix."""
 from __future__ import annotations
 
+import math
 import numbers
 import re
 
@@ -26,7 +27,7 @@ def check_seed(value) -> None:
 def check_number(name: str, value, allow_zero: bool = False) -> None:
     """A positive finite number (or non-negative): learning rates, seconds, penalty weights."""
     ok = (isinstance(value, numbers.Real) and not isinstance(value, bool)
-          and value == value and value not in (float("inf"),)
+          and math.isfinite(value)
           and (value >= 0 if allow_zero else value > 0))
     if not ok:
         kind = "a non-negative" if allow_zero else "a positive"

@@ -10,6 +10,7 @@ import argparse
 import ast
 import contextlib
 import json
+import math
 import os
 import sys
 import threading
@@ -315,7 +316,7 @@ def _positive_seconds(text: str) -> float:
         seconds = float(text)
     except ValueError:
         seconds = float("nan")
-    if not seconds > 0 or seconds == float("inf"):
+    if not (math.isfinite(seconds) and seconds > 0):
         raise argparse.ArgumentTypeError(f"{text!r} is not allowed: use a positive number of "
                                          "seconds, e.g. --cell-timeout 600")
     return seconds
