@@ -24,7 +24,7 @@ from typing import Optional
 
 from .data import DATA_SOURCES
 from .device import get_device, has_accelerator
-from .io import check_output_dir
+from .io import check_output_dir, project_root
 from .models import check_image_size
 from .validate import check_choice, check_count, check_number, check_seed
 
@@ -101,8 +101,9 @@ class RunConfig:
         check_choice("profile", self.profile, PROFILES)
         check_seed(self.seed)
         check_choice("data_source", self.data_source, DATA_SOURCES)
-        if self.artifacts_dir is not None:     # checked now, not after training (None: artifacts/)
-            check_output_dir("artifacts_dir", self.artifacts_dir)
+        # checked now, not after training (None: <project>/artifacts/<notebook>/)
+        check_output_dir("artifacts_dir", self.artifacts_dir if self.artifacts_dir is not None
+                         else project_root() / "artifacts")
         check_count("epochs", self.epochs)
         check_count("batch_size", self.batch_size)
         check_number("lr", self.lr)
