@@ -4,11 +4,11 @@ import torch
 
 import gankit
 from gankit.lessons.conditional_gan import (ProjectionDiscriminator, build_conditional_gan,
-                                digit_grid, evaluate_digits, generate, latent_for_seeds,
+                                digit_grid, evaluate_labels,
                                 parse_digits, render_number)
 from gankit.data import InMemoryData
 from gankit.callbacks import GeneratorEMA
-from gankit.models import MLPGenerator
+from gankit.models import MLPGenerator, generate, latent_from_seed
 
 
 @pytest.fixture
@@ -58,7 +58,7 @@ def test_grid_rows_are_digits_and_columns_share_z():
     assert y.tolist() == [d for d in range(10) for _ in range(4)]
     assert torch.equal(z[0], z[4]) and torch.equal(z[3], z[39])   # column j: one z for all rows
     assert not torch.equal(z[0], z[1])
-    assert torch.equal(z[:4], latent_for_seeds(G, range(7, 11)))
+    assert torch.equal(z[:4], latent_from_seed(G, range(7, 11)))
 
 
 def test_number_uses_one_z_for_all_its_digits():
@@ -84,13 +84,13 @@ def test_evaluation_reports_accuracy_per_digit():
     from gankit.classifier import MnistClassifier
     classifier = MnistClassifier().eval()
     G = MLPGenerator(latent_dim=4, hidden=(8,), num_classes=10)
-    m = evaluate_digits(G, classifier, real=torch.randint(0, 256, (50, 1, 28, 28), dtype=torch.uint8),
+    m = evaluate_labels(G, classifier, real=torch.randint(0, 256, (50, 1, 28, 28), dtype=torch.uint8),
                         n_per_digit=5)
     assert len(m["per_digit_accuracy"]) == 10
     assert m["class_accuracy"] == pytest.approx(sum(m["per_digit_accuracy"]) / 10)
     assert m["frechet_distance"] >= 0 and sum(m["class_histogram"]) == 50
     with pytest.raises(ValueError, match="n_per_digit"):
-        evaluate_digits(G, classifier, n_per_digit=0)
+        evaluate_labels(G, classifier, n_per_digit=0)
 
 
 def test_saved_conditional_generator_round_trips(cfg, tmp_path):
@@ -167,3 +167,37 @@ def test_exercise_checkers_accept_the_answer_and_catch_mistakes():
         "✗ projection score: it leaves out the class term embed[y]·φ(x): that is an unconditional D")
     assert check_projection_score(lambda phi, w, b, embed, y: phi @ w + (embed[y] * phi).sum(1)) \
         .message.startswith("✗ projection score: it leaves out the bias b")
+
+
+def test_label_checks_pass_real_digits_and_fail_collapsed_untrained_and_label_blind(tmp_path):
+    """Notebook 05's section-4 checks at the cpu thresholds, with the real digit classifier."""
+    from gankit.classifier import get_mnist_classifier
+    from gankit.data import default_data_dir, load_mnist
+    from gankit.lessons.conditional_gan import evaluate_labels, label_checks
+    data = load_mnist("offline", verbose=False)
+    found = (default_data_dir() / "mnist_classifier_offline.pt").exists()
+    classifier = get_mnist_classifier("offline", data_dir=None if found else tmp_path, verbose=False)
+    real = data.x.float() / 127.5 - 1
+    by_digit = [real[data.y == d] for d in range(10)]
+
+    class Fixed(torch.nn.Module):
+        latent_dim, num_classes = 8, 10
+
+        def __init__(self, f):
+            super().__init__()
+            self.f, self.w = f, torch.nn.Parameter(torch.zeros(1))
+
+        def forward(self, z, y):
+            return self.f(z, y) + 0 * self.w
+
+    def honest(z, y):                      # a real digit of the class asked for
+        return torch.stack([by_digit[d][k % len(by_digit[d])] for k, d in enumerate(y.tolist())])
+    generators = {"honest": Fixed(honest),
+                  "one digit": Fixed(lambda z, y: real[:1].expand(len(z), -1, -1, -1)),
+                  "label-blind": Fixed(lambda z, y: real[torch.randperm(len(real))[:len(z)]]),
+                  "untrained": MLPGenerator(latent_dim=8, hidden=(64,), num_classes=10)}
+    cpu = gankit.ConditionalMnistConfig.from_params(profile="cpu")
+    passed = {name: all(ok for _, _, ok in label_checks(
+                  evaluate_labels(G, classifier, n_per_digit=50), cpu.min_accuracy,
+                  cpu.min_accuracy - 0.1).values()) for name, G in generators.items()}
+    assert passed == {"honest": True, "one digit": False, "label-blind": False, "untrained": False}
