@@ -246,10 +246,12 @@ class ConditionalMnistConfig(MnistConfig):
 
     n_per_digit: int = 100                # generated samples per digit for the evaluation
     min_accuracy: float = 0.97            # the self-check: class accuracy the run must reach
+    label_input: str = "projection"       # how D sees y: "projection" (Miyato & Koyama) or "one-hot"
 
     def validate(self) -> None:
         super().validate()
         check_count("n_per_digit", self.n_per_digit)
+        check_choice("label_input", self.label_input, ("projection", "one-hot"))
         if not _is_real(self.min_accuracy) or not 0 <= self.min_accuracy <= 1:
             raise ValueError(f"min_accuracy={self.min_accuracy!r} is not allowed: use a number in [0, 1]")
 

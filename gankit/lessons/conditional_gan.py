@@ -31,7 +31,7 @@ from torch import nn
 from gankit import models
 from gankit.classifier import classify, digit_metrics
 from gankit.exercises import check
-from gankit.models import MLPGenerator, generate, latent_from_seed
+from gankit.models import MLPDiscriminator, MLPGenerator, generate, latent_from_seed
 from gankit.plots import image_grid
 from gankit.validate import check_count
 from gankit.widgets import Panel
@@ -69,11 +69,13 @@ class ProjectionDiscriminator(nn.Module):
 
 
 def build_conditional_gan(cfg) -> tuple:
-    """(G, D) for a `ConditionalMnistConfig`: G(z, y) an MLPGenerator, D(x, y) a projection D."""
+    """(G, D) for a `ConditionalMnistConfig`: G(z, y) an MLPGenerator; D(x, y) a projection D, or
+    with cfg.label_input = "one-hot" the MLP D with y's one-hot code appended to the pixels."""
     G = MLPGenerator(latent_dim=cfg.latent_dim, data_shape=(1, 28, 28), hidden=cfg.hidden_G,
                      num_classes=NUM_CLASSES)
-    D = ProjectionDiscriminator(hidden=cfg.hidden_D)
-    return G, D
+    if cfg.label_input == "one-hot":
+        return G, MLPDiscriminator(hidden=cfg.hidden_D, num_classes=NUM_CLASSES)
+    return G, ProjectionDiscriminator(hidden=cfg.hidden_D)
 
 
 # --------------------------------------------------------------------------- sampling and pictures
