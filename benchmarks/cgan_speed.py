@@ -45,7 +45,7 @@ from torchvision import transforms
 
 import gankit
 from gankit.classifier import get_mnist_classifier
-from gankit.lessons.conditional_gan import build_conditional_gan, evaluate_digits
+from gankit.lessons.conditional_gan import build_conditional_gan, evaluate_labels
 from gankit.callbacks import GeneratorEMA
 from gankit.data import load_mnist
 
@@ -157,7 +157,7 @@ def run(recipe, checkpoints, classifier, real, name):
     for t in checkpoints:
         steps += recipe.train_for(t - trained)
         trained = t
-        m = evaluate_digits(recipe.sampler(), classifier, real=real, n_per_digit=100, seed=1)
+        m = evaluate_labels(recipe.sampler(), classifier, real=real, n_per_digit=100, seed=1)
         rows.append(dict(recipe=name, seconds=t, steps=steps, class_accuracy=m["class_accuracy"],
                          frechet_distance=m["frechet_distance"],
                          per_digit_accuracy=m["per_digit_accuracy"]))

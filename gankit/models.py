@@ -218,7 +218,7 @@ def sample_latent(G: nn.Module, n: int, device=None, generator: torch.Generator 
     G = getattr(G, "module", G)                                    # unwrap DistributedDataParallel
     device = device if device is not None else next(G.parameters()).device
     shape = (n, G.latent_dim)
-    if G.latent == "uniform":
+    if getattr(G, "latent", "normal") == "uniform":         # N(0, I) unless G says otherwise
         return torch.rand(shape, device=device, generator=generator)
     return torch.randn(shape, device=device, generator=generator)
 

@@ -34,22 +34,27 @@ def test_mnist_config_refuses_bad_recipe_knobs(name, value):
 def test_generator_ema_is_the_closed_form_running_mean():
     G = gankit.MLPGenerator(latent_dim=4, hidden=(8,))
     ema = mnist.GeneratorEMA(G, decay=0.9)
+    assert ema.every_step                           # called every G step, whatever log_every
     start = [p.clone() for p in G.parameters()]
-    with torch.no_grad():
-        for p in G.parameters():
-            p.add_(1.0)
+
+    def step_G():
+        with torch.no_grad():
+            for p in G.parameters():
+                p.add_(1.0)
 
     class Trainer:                                  # what the callback reads from GANTrainer
-        log_every, step, device = 2, 1000, torch.device("cpu")   # late: warm-up 0.991 > decay
+        step, device = 1000, torch.device("cpu")   # late: warm-up 0.991 > decay
     Trainer.G = G
-    ema(Trainer())
-    weight = 1 - 0.9 ** 2                           # two steps' worth of averaging at once
+    ema(Trainer())                                  # the first update copies G (AveragedModel)
+    step_G()
+    ema(Trainer())                                  # G = start + 1: the average moves 1 - 0.9
     for e, s in zip(ema.G.parameters(), start):
-        assert torch.allclose(e, s + weight)
+        assert torch.allclose(e, s + 0.1)
     Trainer.step = 2                                # early: d = (1 + 2) / (10 + 2) = 0.25
-    ema(Trainer())
+    step_G()
+    ema(Trainer())                                  # G = start + 2
     for e, s in zip(ema.G.parameters(), start):
-        assert torch.allclose(e, s + weight + (1 - weight) * (1 - 0.25 ** 2))
+        assert torch.allclose(e, s + 0.1 + (1 - 0.25) * (2 - 0.1))
     assert not ema.G.training and not any(p.requires_grad for p in ema.G.parameters())
     with pytest.raises(ValueError, match="ema_decay=1.5"):
         mnist.GeneratorEMA(G, 1.5)
@@ -60,10 +65,10 @@ def test_a_short_run_of_the_recipe_learns_dark_backgrounds():
     cfg = ci_config(hidden_G=(64, 128), hidden_D=(128, 64))
     gankit.seed_everything(0)
     G, D, kwargs = mnist.build_mnist_gan(cfg)
-    before = mnist.sample(G, 256).mean()
+    before = gankit.models.generate_from_seed(G, 256).mean()
     trainer = gankit.GANTrainer(G, D, progress=False, **kwargs)
     trainer.fit(data, batch_size=64, steps=150)
-    after, averaged = mnist.sample(G, 256).mean(), mnist.sample(mnist.final_generator(trainer), 256).mean()
+    after, averaged = gankit.models.generate_from_seed(G, 256).mean(), gankit.models.generate_from_seed(mnist.final_generator(trainer), 256).mean()
     real = data.x.float().div(127.5).sub(1).mean()   # about -0.74: MNIST is mostly background
     assert abs(before - real) > 0.5 and abs(after - real) < 0.25
     assert abs(averaged - real) < abs(before - real) - 0.2      # the average follows, with a lag

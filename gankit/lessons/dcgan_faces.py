@@ -197,7 +197,7 @@ def face_quality(G: nn.Module, real: torch.Tensor, n: int = 1000, seed: int = 0)
     real = real[torch.randperm(len(real), generator=g)].cpu()
     half = min(n // 2, len(real) // 2)
     real_a, real_b = real[:half], real[half:2 * half]
-    fake = generate(G, half, seed)
+    fake = models.generate_from_seed(G, half, seed)
     noise = torch.rand(real_a.shape, generator=g) * 2 - 1
     net = RandomFeatures(seed, width=max(2, min(16, half // 8)))      # 4·width features <= half/2
     feats_b = net(real_b)
@@ -230,14 +230,7 @@ def face_checks(quality: dict, fd_share: float, diversity_ratio: float) -> dict:
             "diversity_ratio": (ratio, diversity_ratio, ratio >= diversity_ratio)}
 
 
-@torch.no_grad()
-def generate(G: nn.Module, n: int, seed: int = 0, batch_size: int = 256) -> torch.Tensor:
-    """n samples of G in eval mode from a seeded z, on the CPU (G's mode is restored)."""
-    z = sample_latent(G, n, "cpu", torch.Generator().manual_seed(seed))
-    return models.generate(G, z, batch_size=batch_size)
-
-
-def plot_nearest_neighbours(fake: torch.Tensor, real: torch.Tensor, n: int = 8):
+def plot_nearest_faces(fake: torch.Tensor, real: torch.Tensor, n: int = 8):
     """Top row: n generated faces; bottom row: the training face nearest to each (pixel L2)."""
     fake = fake[:n].cpu()
     dist, idx = nearest_neighbours(fake, real, k=1)
