@@ -201,3 +201,15 @@ def test_label_checks_pass_real_digits_and_fail_collapsed_untrained_and_label_bl
                   evaluate_labels(G, classifier, n_per_digit=50), cpu.min_accuracy,
                   cpu.min_accuracy - 0.1).values()) for name, G in generators.items()}
     assert passed == {"honest": True, "one digit": False, "label-blind": False, "untrained": False}
+
+
+def test_label_input_chooses_how_d_sees_y():
+    one_hot = gankit.ConditionalMnistConfig.from_params(profile="ci", label_input="one-hot")
+    G, D = build_conditional_gan(one_hot)
+    assert isinstance(D, gankit.MLPDiscriminator) and D.num_classes == 10
+    x, y = torch.zeros(3, 1, 28, 28), torch.tensor([0, 4, 9])
+    assert D(x, y).shape == (3,) and not torch.equal(D(x, y), D(x, (y + 1) % 10))
+    assert isinstance(build_conditional_gan(gankit.ConditionalMnistConfig.from_params(profile="ci"))[1],
+                      ProjectionDiscriminator)
+    with pytest.raises(ValueError, match="label_input='onehot'"):
+        gankit.ConditionalMnistConfig.from_params(profile="ci", label_input="onehot")
