@@ -109,13 +109,19 @@ def test_plot_losses_probability_panel():
     assert len(half) == 1 and list(half[0].get_ydata()) == [0.5, 0.5]
 
 
-def test_plot_losses_wasserstein_shows_critic_estimate():
-    history = fake_history("wasserstein-gp")
-    for h in (history, history.log):  # a bare log dict: recognised by its NaN D(x)
-        fig = plots.plot_losses(h)
-        left, right = fig.axes
+def both_panels(loss_name):
+    """plot_losses' two panels, drawn from a history and from its bare log dict (whose loss is
+    recognised by which D-output keys are finite), each checked for labels."""
+    history = fake_history(loss_name)
+    for h in (history, history.log):
+        left, right = plots.plot_losses(h).axes
         assert_labelled(left)
         assert_labelled(right)
+        yield history, left, right
+
+
+def test_plot_losses_wasserstein_shows_critic_estimate():
+    for history, left, right in both_panels("wasserstein-gp"):
         assert "Wasserstein" in right.get_title() and "critic loss" in legend_texts(left)
         (line,) = right.get_lines()
         np.testing.assert_allclose(line.get_ydata(), history.log["wasserstein"])
@@ -123,11 +129,7 @@ def test_plot_losses_wasserstein_shows_critic_estimate():
 
 
 def test_plot_losses_hinge_shows_raw_scores_and_margins():
-    history = fake_history("hinge")
-    for h in (history, history.log):  # a bare log dict: recognised by its finite f(x)
-        fig = plots.plot_losses(h)
-        left, right = fig.axes
-        assert_labelled(right)
+    for history, left, right in both_panels("hinge"):
         assert "raw score" in right.get_title()
         assert any("f(x)" in t for t in legend_texts(right))
         assert any("f(G(z))" in t for t in legend_texts(right))
