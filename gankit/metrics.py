@@ -2,7 +2,8 @@
 
 - 1D, on a grid x with densities as arrays (notebook 02): the optimal discriminator D* and the
   value V(D, G) of Goodfellow et al. 2014 (Prop. 1, Eq. 1), the virtual training criterion
-  C(G) = -log 4 + 2 JSD (Thm. 1), and the Wasserstein-1 distance to a known CDF.
+  C(G) = -log 4 + 2 JSD (Thm. 1), and the Wasserstein-1 distance to a known CDF; the exact W1
+  between two equal-size samples in any dimension (optimal transport, notebook 06).
 - The 8-Gaussian ring (notebook 06): modes covered and the fraction of high-quality samples, as
   counted by Srivastava et al. 2017 (VEEGAN) for the ring of Metz et al. 2017 (Unrolled GAN).
 - The Fréchet distance between two feature sets, as in FID (Heusel et al. 2017); the digit
