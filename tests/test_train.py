@@ -158,3 +158,21 @@ def test_bad_fit_arguments(gaussian_data):
                           (dict(batch_size=8, max_seconds=0), "max_seconds=0")]:
         with pytest.raises(ValueError, match=match):
             trainer.fit(gaussian_data, **kwargs)
+
+
+def test_every_step_callbacks_do_not_depend_on_log_every(gaussian_data):
+    """The EMA of G and G's lr decay act after every G step: logging more or less often changes
+    neither the learning rate nor the average."""
+    from gankit.callbacks import GeneratorEMA, GeneratorLRDecay
+    runs = []
+    for log_every in (1, 7):
+        seed_everything(0)
+        G, D = toy_pair()
+        decay, ema = GeneratorLRDecay(steps=40), GeneratorEMA(G, decay=0.9)
+        trainer = GANTrainer(G, D, lr=1e-3, log_every=log_every, progress=False,
+                             callbacks=[decay, ema])
+        trainer.fit(gaussian_data, batch_size=64, steps=30)
+        runs.append((trainer.opt_G.param_groups[0]["lr"], [p.clone() for p in ema.G.parameters()]))
+    (lr_1, ema_1), (lr_7, ema_7) = runs
+    assert lr_1 == lr_7 == pytest.approx(1e-3 * decay.factor(30)) and lr_1 < 1e-3
+    assert all(torch.equal(a, b) for a, b in zip(ema_1, ema_7))
