@@ -182,14 +182,15 @@ class GANTrainer:
         scaler.step(opt)
         scaler.update()
 
-    def _check_finite(self) -> None:
+    def _check_finite(self, copy: bool = True) -> None:
         """Once per log interval (where the history waits for the device anyway): if a loss or a
         weight became NaN or inf since the last check, go back to that check's copy of the models,
         optimisers, counters, random streams and callbacks, and raise NonFiniteLoss; else take a
         new copy. Under torchrun the ranks agree (one all-reduce) and stop after the same step."""
         problem = self._non_finite()
         if problem is None:
-            self._good = self._local_state(callbacks=True)
+            if copy:                                       # not at the end of fit: the next
+                self._good = self._local_state(callbacks=True)   # fit takes its own copy
             return
         self._load_local_state(self._good, self._good)
         self.history.rewind(self.step)
@@ -268,7 +269,7 @@ class GANTrainer:
             bar.close()
             self.seconds += time.perf_counter() - start
         try:
-            self._check_finite()                           # the updates since the last check
+            self._check_finite(copy=False)                 # the updates since the last check
         except NonFiniteLoss as err:
             self._stop_non_finite(err)
         if self.world > 1:                                 # the same G (and D) on every rank
