@@ -161,17 +161,21 @@ class StopRequests:
     waiting in an all-reduce for one that has stopped would wait forever; so the loop reads the
     flag between steps and all ranks agree to stop after the same step. torchrun passes Ctrl-C on
     to every worker and kills them 30 s later, which is plenty to finish a step and write files.
-    In one process Ctrl-C stays a KeyboardInterrupt, but SIGTERM (Slurm's time limit, `kill`)
-    still stops after the current step, as under torchrun, instead of killing the process.
+    In one process the training loop uses it the same way: Ctrl-C and SIGTERM (Slurm's time limit,
+    `kill`) stop after the current step, so no optimiser step is ever cut in half. With
+    `escalate`, a second Ctrl-C raises KeyboardInterrupt at once: a step that hangs can still be
+    stopped (the loop keeps a consistent state for that case too).
     """
 
     SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
-    def __init__(self, enabled: bool = True):
-        self.enabled, self.requested, self.signum = enabled, False, None
+    def __init__(self, enabled: bool = True, escalate: bool = False):
+        self.enabled, self.escalate, self.requested, self.signum = enabled, escalate, False, None
         self._previous = {}
 
     def _handler(self, signum, frame):
+        if self.escalate and self.requested and signum == signal.SIGINT:
+            raise KeyboardInterrupt                     # the second Ctrl-C: now
         self.requested, self.signum = True, signum
 
     def __enter__(self):

@@ -257,7 +257,8 @@ class GANTrainer:
                    disable=not self.progress or rank != 0, dynamic_ncols=True)
         start = time.perf_counter()
         try:
-            with distributed.StopRequests(enabled=self.world > 1) as self._stop_requests:
+            # Ctrl-C and SIGTERM stop after the current step (a second Ctrl-C at once)
+            with distributed.StopRequests(escalate=self.world == 1) as self._stop_requests:
                 while not self._done(epochs, steps, max_seconds, start):
                     self._record(self.train_step(next_batch), start)
                     bar.update(1)
@@ -285,7 +286,7 @@ class GANTrainer:
                 or (epochs is not None and self.epoch >= epochs)
                 or (max_seconds is not None and time.perf_counter() - start >= max_seconds))
         if self.world == 1:
-            if self._stop_requests.requested:             # SIGTERM: stop after this step
+            if self._stop_requests.requested:             # Ctrl-C or SIGTERM during the step
                 raise KeyboardInterrupt
             return done
         # Clocks differ between ranks, and Ctrl-C reaches them at different moments: one small

@@ -14,7 +14,7 @@ from gankit.losses import SPECS
 
 from conftest import toy_pair, w1_to_target
 
-AT_STEP = 20            # the step (1-based: the 41st) during which the interrupt lands
+AT_STEP = 20            # G steps done when the interrupt lands: it lands in the 21st step
 
 
 class Trap:
@@ -71,13 +71,15 @@ def test_ctrl_c_anywhere_in_a_step_then_fit_goes_on(stage, how, gaussian_data):
     start = w1_to_target(G)
     trainer = GANTrainer(G, D, lr=5e-3, log_every=10, progress=False)
     trap = Trap(trainer, stage, how)
-    with pytest.warns(RuntimeWarning, match=f"interrupted at step {AT_STEP}"):
+    with pytest.warns(RuntimeWarning, match="interrupted at step"):
         history = trainer.fit(gaussian_data, batch_size=64, steps=300)
     assert trap.fired
-    assert trainer.step == trap.g_updates == AT_STEP          # counts G's completed updates
+    # a raised KeyboardInterrupt cuts the step; a real Ctrl-C lets it finish, then stops
+    stopped_at = AT_STEP + (how == "signal")
+    assert trainer.step == trap.g_updates == stopped_at       # counts G's completed updates
     assert all(p.requires_grad for p in [*G.parameters(), *D.parameters()]), "D left frozen"
     assert G.training and D.training
-    assert history.log["step"][-1] == AT_STEP and history.snapshots[-1][0] == AT_STEP
+    assert history.log["step"][-1] == stopped_at and history.snapshots[-1][0] == stopped_at
     at_interrupt = w1_to_target(G)
 
     history = trainer.fit(gaussian_data, batch_size=64, steps=300)   # and the run goes on
@@ -140,3 +142,24 @@ def test_nan_weights_after_the_last_loss_are_caught_too(gaussian_data):
         trainer.fit(gaussian_data, batch_size=64, steps=25)
     assert trainer.step == 20
     assert all(torch.isfinite(p).all() for p in G.parameters())
+
+
+def test_a_second_ctrl_c_stops_at_once(gaussian_data):
+    """The first Ctrl-C asks for a stop after the step; a second one, in the same step, raises
+    KeyboardInterrupt there (a step that hangs can still be stopped) and fit still stops cleanly."""
+    seed_everything(0)
+    G, D = toy_pair()
+    trainer = GANTrainer(G, D, lr=5e-3, log_every=10, progress=False)
+    sent = []
+
+    def twice(*_):
+        if trainer.step == AT_STEP and not sent:
+            sent.append(True)
+            os.kill(os.getpid(), signal.SIGINT)
+            os.kill(os.getpid(), signal.SIGINT)
+    G.register_forward_hook(twice)
+    with pytest.warns(RuntimeWarning, match=f"interrupted at step {AT_STEP}"):
+        trainer.fit(gaussian_data, batch_size=64, steps=300)
+    assert trainer.step == AT_STEP
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler    # restored after fit
+    assert all(p.requires_grad for p in D.parameters())
