@@ -23,7 +23,8 @@ def grad_norm(model: torch.nn.Module) -> float:
 
 class History:
     """`log` (dict of equal-length lists, one entry per logged step), `snapshots`
-    [(step, G(fixed z))], `loss_name`, and `stop_reason` ("" when the budget ran out)."""
+    [(step, G(fixed z))], `loss_name`, `stop_reason` ("" when the budget ran out), and `diverged`:
+    None, or (what, when) when a NaN/inf stopped the run, e.g. ("D's loss became nan", "at step 7")."""
 
     def __init__(self, loss_name: str):
         self.spec = loss_spec(loss_name)            # a name, or a LossSpec of one's own
@@ -31,6 +32,7 @@ class History:
         self.log = {key: [] for key in LOG_KEYS}
         self.snapshots = []
         self.stop_reason = ""
+        self.diverged = None
         self._sums, self._count = {}, 0
 
     def __len__(self) -> int:
@@ -88,7 +90,7 @@ class History:
 
     def state_dict(self) -> dict:
         return dict(loss_name=self.loss_name, log=self.log, snapshots=self.snapshots,
-                    stop_reason=self.stop_reason)
+                    stop_reason=self.stop_reason, diverged=self.diverged)
 
     @classmethod
     def from_state_dict(cls, state: dict) -> "History":
@@ -97,4 +99,5 @@ class History:
         history.log = {key: list(state["log"].get(key, [math.nan] * n)) for key in LOG_KEYS}
         history.snapshots = [(int(step), x) for step, x in state["snapshots"]]
         history.stop_reason = state["stop_reason"]
+        history.diverged = state.get("diverged")       # absent in files written before it
         return history

@@ -36,7 +36,12 @@ from .validate import check_number, check_count
 
 
 class NonFiniteLoss(RuntimeError):
-    """Raised inside the loop when a loss is NaN or infinite; `fit` turns it into a clean stop."""
+    """Raised inside the loop when a loss is NaN or infinite; `fit` turns it into a clean stop.
+    `what` ("D's loss became nan") and `when` ("between steps 31 and 40") go to history.diverged."""
+
+    def __init__(self, message: str, what: str = "", when: str = ""):
+        super().__init__(message)
+        self.what, self.when = what, when
 
 
 class GANTrainer:
@@ -187,18 +192,19 @@ class GANTrainer:
         weight became NaN or inf since the last check, go back to that check's copy of the models,
         optimisers, counters, random streams and callbacks, and raise NonFiniteLoss; else take a
         new copy. Under torchrun the ranks agree (one all-reduce) and stop after the same step."""
-        problem = self._non_finite()
+        problem = self._non_finite()                       # (what, when) or None
         if problem is None:
             if copy:                                       # not at the end of fit: the next
                 self._good = self._local_state(callbacks=True)   # fit takes its own copy
             return
         self._load_local_state(self._good, self._good)
         self.history.rewind(self.step)
-        raise NonFiniteLoss(f"{problem}. The models are back at step {self.step}, the last check "
-                            f"before it")
+        what, when = problem
+        raise NonFiniteLoss(f"{what} {when}. The models are back at step {self.step}, the last "
+                            f"check before it", what, when)
 
-    def _non_finite(self) -> str | None:
-        """What turned NaN or inf since the last check, on which rank, in one line; else None.
+    def _non_finite(self) -> tuple | None:
+        """(what turned NaN or inf, when) since the last check, naming the rank; else None.
         A NaN or inf loss makes the history's running sum of that loss NaN or inf, and a NaN
         that reached the weights after the last loss shows in the weights: no per-update check,
         one wait for the device. The order within the interval is not known, so all are named."""
@@ -224,7 +230,7 @@ class GANTrainer:
         when = f"at step {since}" if since == self.step else f"between steps {since} and {self.step}"
         where = f" on rank {bad_rank} of {self.world}" if self.world > 1 else ""
         value = values.pop() if len(values) == 1 else "non-finite"
-        return f"{' and '.join(names)} became {value} {when}{where}"
+        return f"{' and '.join(names)} became {value}", f"{when}{where}"
 
     # ------------------------------------------------------------------------------- budget
     def fit(self, data, *, batch_size, epochs=None, steps=None, max_seconds=None) -> History:
@@ -249,7 +255,7 @@ class GANTrainer:
                              f"items per process: use batch_size <= {len(data) // world}")
         total = _total_steps(epochs, steps, per_epoch, self.n_critic)
         next_batch = self._batch_source(data, batch_size, per_epoch, rank, world)
-        self.history.stop_reason = ""
+        self.history.stop_reason, self.history.diverged = "", None
         if not self.history.snapshots:
             self.snapshot()
         self._good = self._local_state(callbacks=True)
@@ -313,6 +319,7 @@ class GANTrainer:
         return next_batch
 
     def _stop_non_finite(self, err) -> None:
+        self.history.diverged = (err.what, err.when)
         self._stop(f"stopped: {err}; try a smaller lr or another loss")
 
     def _stop(self, message: str) -> None:

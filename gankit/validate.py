@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import re
 
 
 def check_count(name: str, value, allow_zero: bool = False) -> None:
@@ -43,10 +42,7 @@ def check_choice(name: str, value, allowed) -> None:
 def check_not_diverged(history, lr: float, name: str = "lr") -> None:
     """A run stopped by a NaN or infinite loss is reported as what it is, before any quality check
     could blame the budget or the data: training diverged at step N, lower the learning rate."""
-    # GANTrainer's NaN stop: "stopped: D's loss became nan at step 12. ..." (or "... became
-    # non-finite between steps 10 and 15 ...")
-    found = re.search(r"stopped: (.+? became \S+) ((?:at step|between steps) \d+(?: and \d+)?)",
-                      history.stop_reason or "")
-    if found:
-        raise RuntimeError(f"training diverged {found[2]} ({found[1]}): lower {name} "
+    if history.diverged:                           # (what, when), set by GANTrainer's NaN stop
+        what, when = history.diverged
+        raise RuntimeError(f"training diverged {when} ({what}): lower {name} "
                            f"(now {lr:g}; e.g. {name}={lr / 4:g}) and run again")
