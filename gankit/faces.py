@@ -269,7 +269,7 @@ def load_lfw_offline(image_size: int, max_images: Optional[int] = None,
     return InMemoryData(square_resize(faces, image_size),
                         source=f"Faces, offline{why}: the {len(faces)} tiny 25×25 grayscale LFW "
                                f"faces scikit-image ships, upscaled to {image_size}×{image_size}: "
-                               f"expect blurry samples, and a GAN that memorises so few faces")
+                               f"expect blurry samples; so few faces are the few-shot regime (notebook 04, section 6)")
 
 
 # --- choosing a source ---------------------------------------------------------------------------
