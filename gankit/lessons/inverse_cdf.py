@@ -34,17 +34,19 @@ from gankit.widgets import Panel
 HIGHLIGHT = "tab:orange"     # the one z the widget moves
 
 
-def _mapping_lines(dist, n_lines: int) -> tuple:
+def _mapping_lines(icdf, n_lines: int) -> tuple:
     u = (np.arange(n_lines) + 0.5) / n_lines                 # evenly spaced z in (0, 1)
-    return u, dist.icdf(u)
+    return u, icdf(u)
 
 
-def plot_mapping(dist, n_lines: int = 25, z=None, ax=None, title=None):
+def plot_mapping(dist, n_lines: int = 25, z=None, ax=None, title=None, icdf=None):
     """The uniform line on top, the target density below, grey lines joining z to x = F^-1(z).
 
     The z are evenly spaced, so each band between two lines carries the same probability; the
-    lines bunch together where the density is high. `z` adds one highlighted line.
+    lines bunch together where the density is high. `z` adds one highlighted line. `icdf` maps
+    an array of u to x (default `dist.icdf`; notebook 01 passes the student's own F^-1).
     """
+    icdf = icdf or dist.icdf
     if ax is None:
         _, ax = subplots(figsize=(5.5, 3.6))
     lo, hi = dist.plot_range()
@@ -55,10 +57,10 @@ def plot_mapping(dist, n_lines: int = 25, z=None, ax=None, title=None):
     ax.plot(x, pdf, color=DATA, linewidth=1.5)
     ax.hlines(top, lo, hi, color="grey", linewidth=1.5)
     to_line = lambda u: lo + u * (hi - lo)                   # noqa: E731  z in [0, 1] -> the line
-    for u, x_u in zip(*_mapping_lines(dist, n_lines)):
+    for u, x_u in zip(*_mapping_lines(icdf, n_lines)):
         ax.plot([to_line(u), x_u], [top, 0], color="grey", linewidth=0.7)
     if z is not None:
-        x_z = float(dist.icdf(np.array([z]))[0])
+        x_z = float(icdf(np.array([z]))[0])
         ax.plot([to_line(z), x_z], [top, 0], color=HIGHLIGHT, linewidth=2.5)
         title = title or f"z = {z:.2f} → x = F⁻¹(z) = {x_z:.2f}"
     for u in (0, 0.5, 1):
