@@ -95,25 +95,37 @@ def _image(ax, x, nrow=8, title=None):
 
 
 # ----------------------------------------------------------------------------- interpolation
-def plot_interpolation(G, z0, z1, t=0.5, method="slerp", n_frames=8, y=None):
+def _slerp_by(slerp_fn):
+    """gankit's slerp, or `slerp_fn(z0, z1, t)` of one number t (notebook 03's exercise) applied
+    t by t, both as (z0, z1, ts) -> (len(ts), d)."""
+    if slerp_fn is None:
+        return slerp
+    return lambda z0, z1, ts: torch.stack([torch.as_tensor(slerp_fn(z0, z1, float(s)))
+                                           for s in torch.as_tensor(ts).reshape(-1)])
+
+
+def plot_interpolation(G, z0, z1, t=0.5, method="slerp", n_frames=8, y=None, slerp_fn=None):
     """G(z_t) large, |z_t| along both paths (the typical shell sqrt(d) marked), and a strip of
-    n_frames frames from z0 to z1 along `method`."""
-    path = interpolate(z0, z1, n_frames, method)
-    z_t = (lerp if method == "lerp" else slerp)(z0, z1, float(t))
+    n_frames frames from z0 to z1 along `method`; `slerp_fn` replaces gankit's slerp."""
+    path = interpolate(z0, z1, n_frames, method)          # checks n_frames and method
+    along = lerp if method == "lerp" else _slerp_by(slerp_fn)
+    if method == "slerp" and slerp_fn is not None:        # the student's slerp draws the frames too
+        path = along(z0, z1, torch.linspace(0, 1, n_frames))
+    z_t = along(z0, z1, torch.tensor([float(t)]))[0]
     images = generate(G, torch.cat([z_t[None], path]), y)
     fig = subplots(figsize=(8.4, 4.6))[0]
     fig.clear()
     grid = fig.add_gridspec(2, 2, height_ratios=[2.2, 1], width_ratios=[1, 1.5])
     _image(fig.add_subplot(grid[0, 0]), images[:1], 1, f"G(z_t), t = {t:.2f} ({method})")
-    _plot_norms(fig.add_subplot(grid[0, 1]), z0, z1, t, method)
+    _plot_norms(fig.add_subplot(grid[0, 1]), z0, z1, t, method, _slerp_by(slerp_fn))
     _image(fig.add_subplot(grid[1, :]), images[1:], n_frames,
            f"{n_frames} frames from z_a (left) to z_b (right) along {method}")
     return fig
 
 
-def _plot_norms(ax, z0, z1, t, method):
+def _plot_norms(ax, z0, z1, t, method, slerp_path=slerp):
     ts = torch.linspace(0, 1, 101)
-    for name, fn, style in (("lerp", lerp, "--"), ("slerp", slerp, "-")):
+    for name, fn, style in (("lerp", lerp, "--"), ("slerp", slerp_path, "-")):
         ax.plot(ts.numpy(), fn(z0, z1, ts).norm(dim=1).numpy(), style, label=name,
                 lw=2.5 if name == method else 1.2)
     ax.axhline(math.sqrt(len(z0)), color="grey", ls=":", label="√d: where N(0, I) samples lie")
@@ -126,9 +138,10 @@ def _plot_norms(ax, z0, z1, t, method):
 
 
 def interpolation_widget(G, seed_a: int = 0, seed_b: int = 1, method: str = "slerp",
-                         n_frames: int = 8, y=None) -> Panel:
+                         n_frames: int = 8, y=None, slerp_fn=None) -> Panel:
     """Two seeds give z_a and z_b; lerp/slerp buttons and a slider t in [0, 1] show G(z_t) large,
-    beside the strip of n_frames frames along the path. `y`: the fixed label of a conditional G."""
+    beside the strip of n_frames frames along the path. `y`: the fixed label of a conditional G;
+    `slerp_fn(z0, z1, t)`: a slerp of one number t to use instead of gankit's (notebook 03)."""
     check_path(n_frames, method)                                       # one-line errors up front
     a = widgets.IntText(value=seed_a, description="seed a")
     b = widgets.IntText(value=seed_b, description="seed b")
@@ -138,7 +151,7 @@ def interpolation_widget(G, seed_a: int = 0, seed_b: int = 1, method: str = "sle
 
     def render():
         z0, z1 = latent_from_seed(G, a.value)[0], latent_from_seed(G, b.value)[0]
-        return plot_interpolation(G, z0, z1, t.value, how.value, n_frames, y)
+        return plot_interpolation(G, z0, z1, t.value, how.value, n_frames, y, slerp_fn)
     return Panel([a, b, how, t], render)
 
 

@@ -6,6 +6,7 @@ import torch
 
 from gankit.widgets import (arithmetic_widget, interpolation_widget, latent_from_seed,
                                    parse_indices, plot_interpolation)
+from gankit.latent import lerp, slerp
 from gankit.models import DCGANGenerator, MLPGenerator
 from gankit.widgets import figure_png
 
@@ -77,3 +78,17 @@ def test_parse_indices_and_bad_widget_arguments(mlp):
         arithmetic_widget(mlp, n_samples=9, per_concept=5)
     with pytest.raises(ValueError, match="noise=-0.1"):
         arithmetic_widget(mlp, noise=-0.1)
+
+
+def test_interpolation_widget_draws_with_a_students_slerp(mlp):
+    """Notebook 03 hands the student's slerp (one number t at a time) to the widget: it draws the
+    path and the frames, and a wrong slerp gives another picture."""
+    calls = []
+
+    def my_slerp(z0, z1, t):
+        calls.append(t)
+        return slerp(z0, z1, t)
+    mine = interpolation_widget(mlp, seed_a=0, seed_b=1, n_frames=5, slerp_fn=my_slerp)
+    assert len(calls) >= 5 + 1 + 101                       # frames, z_t and the |z_t| curve
+    wrong = interpolation_widget(mlp, seed_a=0, seed_b=1, n_frames=5, slerp_fn=lambda a, b, t: lerp(a, b, t))
+    assert wrong.png != mine.png
