@@ -191,6 +191,14 @@ def load_generator(path, device="cpu") -> torch.nn.Module:
     return G.to(device).eval()
 
 
+def same_weights(a: torch.nn.Module, b: torch.nn.Module) -> bool:
+    """True when a and b hold the same tensors under the same names (on any devices), bit for
+    bit: what a save/load round trip must keep. Comparing samples instead says less: the same
+    weights give slightly different numbers on a GPU and on the CPU (TF32, other kernels)."""
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(torch.equal(sa[k].cpu(), sb[k].cpu()) for k in sa)
+
+
 def save_checkpoint(trainer, path) -> None:
     """Save everything `load_checkpoint` needs to continue training exactly where it stopped."""
     state = trainer.state_dict()        # on every rank: under torchrun it gathers their RNG states

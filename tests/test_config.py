@@ -78,3 +78,26 @@ def test_every_bad_parameter_gets_one_clear_line(family, params, match):
 def test_seed_everything_refuses_bad_seeds():
     with pytest.raises(ValueError, match="seed=-3"):
         gankit.seed_everything(-3)
+
+
+class _Digits:
+    def __init__(self, n):
+        self.n = n
+
+    def __len__(self):
+        return self.n
+
+
+@pytest.mark.parametrize("cls", [gankit.MnistConfig, gankit.ConditionalMnistConfig])
+def test_the_gpu_profile_on_the_offline_digits_trains_the_cpu_profile_s_epochs(cls, capsys):
+    """Seen on an H200 with the 5,000 offline digits: the gpu profile's 30 epochs (sized for
+    60,000 digits) were 1,170 G steps and notebook 03's Fréchet check failed (388 > 200)."""
+    cpu_epochs = cls.from_params(profile="cpu").epochs
+    gpu = cls.from_params(profile="gpu")
+    assert gpu.for_data(_Digits(5_000)).epochs == cpu_epochs > gpu.epochs
+    assert "epochs 30 -> " in capsys.readouterr().out
+    assert gpu.for_data(_Digits(60_000)) is gpu                        # full MNIST: as profiled
+    assert cls.from_params(profile="cpu").for_data(_Digits(5_000)).epochs == cpu_epochs
+    mine = cls.from_params(profile="gpu", epochs=3)                    # set by the user: kept
+    assert mine.given == ("epochs",) and mine.for_data(_Digits(5_000)).epochs == 3
+    assert "given" not in mine.describe()

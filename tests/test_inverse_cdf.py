@@ -75,3 +75,12 @@ def test_monotone_network_is_bounded_by_its_ends():
         ends = net(torch.tensor([[0.0], [1.0]])).flatten()
         inside = net(torch.rand(1000, 1, generator=torch.Generator().manual_seed(1))).flatten()
     assert ends[0] <= inside.min() and inside.max() <= ends[1]
+
+
+def test_monotone_mlp_keeps_torch_s_default_dtype_for_numpy_bounds():
+    """Notebook 01 passes the sorted samples' ends (numpy float64) as low and high. A float64
+    parameter made the output float64: the CPU promoted it silently, CUDA's backward failed
+    ("Found dtype Float but expected Double", seen in the gpu profile on an H200)."""
+    net = MonotoneMLP(hidden=4, low=np.float64(-1.5), high=np.float64(2.5))
+    assert {p.dtype for p in net.parameters()} == {torch.get_default_dtype()}
+    assert net(torch.rand(3, 1)).dtype == torch.get_default_dtype()

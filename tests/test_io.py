@@ -26,6 +26,20 @@ def test_load_generator_round_trip(make, tmp_path):
     assert loaded.latent == G.latent
     with torch.no_grad():
         assert torch.allclose(loaded(z, y), G.eval()(z, y))
+    assert gankit.io.same_weights(loaded, G)
+
+
+def test_same_weights_is_bit_for_bit_and_name_for_name():
+    """The notebooks' round-trip check: on a GPU the reloaded G's samples differ from the trained
+    G's in the last bits (seen on an H200), so the notebooks compare the weights themselves."""
+    G = MLPGenerator(latent_dim=8, hidden=(16,))
+    twin = MLPGenerator(latent_dim=8, hidden=(16,))
+    twin.load_state_dict(G.state_dict())
+    assert gankit.io.same_weights(G, twin)
+    with torch.no_grad():
+        twin.net[0].bias[3] += 1e-7                        # one weight, one last bit
+    assert not gankit.io.same_weights(G, twin)
+    assert not gankit.io.same_weights(G, MLPGenerator(latent_dim=8, hidden=(16, 16)))
 
 
 def test_load_generator_refuses_other_files(tmp_path):

@@ -152,6 +152,10 @@ class MonotoneMLP(nn.Module):
         self.c = nn.Parameter((torch.arange(hidden) + 0.5) / hidden)              # step centres
         self.w = nn.Parameter(torch.full((hidden,), _inverse_softplus(steepness)))
         ramp = torch.sigmoid(steepness * (torch.tensor([[0.0], [1.0]]) - self.c.detach())).sum(1)
+        # float(): `low` and `high` are often numpy float64 (a sorted sample's ends); a float64
+        # parameter makes the output float64, which the CPU promotes silently and CUDA's backward
+        # refuses ("Found dtype Float but expected Double").
+        low, high = float(low), float(high)
         height = (high - low) / float(ramp[1] - ramp[0])   # so that G(0) = low and G(1) = high
         self.a = nn.Parameter(torch.full((hidden,), _inverse_softplus(height)))
         self.b = nn.Parameter(torch.tensor([low - height * float(ramp[0])]))
