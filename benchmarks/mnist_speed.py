@@ -38,7 +38,8 @@ import gankit
 from gankit.classifier import digit_metrics, get_mnist_classifier
 from gankit.data import load_mnist
 from gankit.callbacks import final_generator
-from gankit.lessons.mnist_mlp_gan import build_mnist_gan, lecture_models, sample
+from gankit.lessons.mnist_mlp_gan import build_mnist_gan, lecture_models
+from gankit.models import generate_from_seed
 
 SEED = 0
 N_EVAL = 2000
@@ -75,7 +76,7 @@ class Clock:
 
 
 def measure(G, clf, real, seconds, steps) -> dict:
-    m = digit_metrics(clf, sample(G, N_EVAL, seed=SEED + 1), real=real)
+    m = digit_metrics(clf, generate_from_seed(G, N_EVAL, seed=SEED + 1), real=real)
     row = dict(seconds=round(seconds, 1), steps=steps, class_coverage=m["class_coverage"],
                frechet_distance=round(m["frechet_distance"], 1), class_histogram=m["class_histogram"])
     print(f"  {seconds:6.1f} s  {steps:6d} steps  coverage {row['class_coverage']:2d}/10  "

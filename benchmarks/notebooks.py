@@ -16,7 +16,7 @@ from pathlib import Path
 
 import torch
 
-from gankit import runner
+from gankit.cli import run as runner
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

@@ -51,3 +51,14 @@ def test_fresh_clone_installs_every_dependency_and_the_test_tools():
     reqs = requirement_names(ROOT / "requirements.txt")
     assert set(package_dependencies()) <= set(reqs) | {"ipython"}
     assert {"pytest", "nbval", "papermill", "jupyterlab"} <= set(reqs)
+
+
+@pytest.mark.parametrize("script", sorted(p.name for p in (ROOT / "benchmarks").glob("*.py")))
+def test_every_benchmark_still_imports_what_it_uses(script):
+    """A benchmark is run by hand, months apart: `--help` imports everything it uses from gankit,
+    so a renamed or moved function fails here, not on the day someone needs the numbers."""
+    import subprocess
+    import sys
+    done = subprocess.run([sys.executable, str(ROOT / "benchmarks" / script), "--help"],
+                          capture_output=True, text=True, timeout=120, cwd=ROOT)
+    assert done.returncode == 0 and "usage" in done.stdout, done.stderr[-2000:]
