@@ -121,6 +121,34 @@ def test_exercise_checkers_accept_the_answer_and_reject_common_mistakes():
         "non-saturating one")
 
 
+def test_the_students_generator_loss_is_what_trains_G():
+    """Exercise 1's answer is used: G's step calls it on D's logits, once per G step, and a
+    different function trains a different G (D's loss is untouched)."""
+    calls = []
+
+    def student(f_fake):
+        calls.append(tuple(f_fake.shape))
+        return F.softplus(-f_fake).mean()
+
+    def train(loss):
+        torch.manual_seed(0)
+        G, D = gankit.MLPGenerator(latent_dim=8, hidden=(16,)), gankit.MLPDiscriminator(hidden=(16,))
+        data = InMemoryData(torch.rand(64, 1, 28, 28) * 2 - 1)
+        trainer = gankit.GANTrainer(G, D, loss=loss, progress=False, log_every=1)
+        trainer.fit(data, batch_size=16, steps=3)
+        return torch.cat([p.flatten() for p in G.parameters()])
+
+    spec = mnist.loss_with_generator_loss(student)
+    assert spec.d_loss is gankit.losses.loss_spec("non-saturating").d_loss and spec.name == "non-saturating"
+    mine = train(spec)
+    assert calls == [(16,)] * 3
+    assert torch.allclose(mine, train("non-saturating"), atol=1e-6)      # the same loss, the same G
+    minimax = train(mnist.loss_with_generator_loss(lambda f: -F.softplus(f).mean()))
+    assert not torch.allclose(mine, minimax, atol=1e-6)
+    with pytest.raises(ValueError, match="g_loss=3 is not callable"):
+        mnist.loss_with_generator_loss(3)
+
+
 class Fixed(torch.nn.Module):
     """A stand-in generator: z -> f(z), with one parameter like any G."""
     latent_dim = 100

@@ -12,9 +12,13 @@ it learned, and the exercise checkers.
   G and D chase each other; their running mean sits nearer to it.
 - `evaluate_digits`, `plot_nearest_neighbours` (Goodfellow et al. 2014, Fig. 2), `pick_concepts`
   (exemplars for the vector-arithmetic widget).
+- `loss_with_generator_loss(g_loss)`: the recipe's loss with G's half computed by `g_loss`
+  (exercise 1's answer: the run trains G with the student's function).
 - Exercise checkers: `check_slerp`, `check_generator_loss`.
 """
 from __future__ import annotations
+
+import dataclasses
 
 import torch
 
@@ -22,6 +26,7 @@ from gankit.callbacks import final_generator  # noqa: F401  (re-exported for the
 from gankit.callbacks import GeneratorEMA
 from gankit.classifier import classify, digit_metrics
 from gankit.exercises import check
+from gankit.losses import LossSpec, loss_spec
 from gankit.data import to_unit_range
 from gankit.metrics import nearest_neighbours
 from gankit.models import MLPDiscriminator, MLPGenerator, generate, generate_from_seed
@@ -46,6 +51,16 @@ def build_mnist_gan(cfg):
                   seed=cfg.seed, device=cfg.device, log_every=cfg.log_every,
                   callbacks=[GeneratorEMA(G, cfg.ema_decay)] if cfg.ema_decay else [])
     return G, D, kwargs
+
+
+def loss_with_generator_loss(g_loss, loss: str = "non-saturating") -> LossSpec:
+    """`loss`'s LossSpec with G's loss computed by `g_loss` (a function of D's logits on G's
+    samples, to minimise); D's loss and everything else unchanged. Notebook 03 trains with the
+    student's non-saturating loss from exercise 1 (`GANTrainer(loss=...)` takes a LossSpec)."""
+    if not callable(g_loss):
+        raise ValueError(f"g_loss={g_loss!r} is not callable: pass a function of D's logits, "
+                         "e.g. gankit.lessons.mnist_mlp_gan.reference_generator_loss")
+    return dataclasses.replace(loss_spec(loss), g_loss=g_loss)
 
 
 def evaluate_digits(G, classifier, real, n: int = 2000, seed: int = 0) -> dict:
@@ -114,7 +129,7 @@ def pick_concepts(G, z, classifier, a_digit: int = 7, b_digit: int = 7, c_digit:
 
 # ------------------------------------------------------------ exercise checkers (03)
 def reference_generator_loss(f_fake):
-    """gankit's answer to exercise 2: the non-saturating G loss from D's logits."""
+    """gankit's answer to exercise 1: the non-saturating G loss from D's logits."""
     from gankit.losses import generator_loss
     return generator_loss("non-saturating", f_fake)
 
