@@ -128,11 +128,18 @@ def check_neighbours(n_neighbours: int, noise: float) -> None:
 
 
 def vector_arithmetic(z: torch.Tensor, a, b, c, n_neighbours: int = 8, noise: float = 0.25,
-                      generator: torch.Generator | None = None) -> torch.Tensor:
-    """DCGAN Fig. 7: rows (1 + n_neighbours, d). Row 0 is mean(z[a]) - mean(z[b]) + mean(z[c]);
-    the others add uniform noise in [-noise, noise] to every coordinate of it."""
+                      generator: torch.Generator | None = None, combine_fn=None) -> torch.Tensor:
+    """DCGAN Fig. 7: rows (1 + n_neighbours, d). Row 0 is mean(z[a]) - mean(z[b]) + mean(z[c]),
+    or `combine_fn(z, a, b, c)` when given (notebook 04's exercise); the others add uniform noise
+    in [-noise, noise] to every coordinate of it."""
     check_neighbours(n_neighbours, noise)
-    centre = concept_mean(z, a, "a") - concept_mean(z, b, "b") + concept_mean(z, c, "c")
+    if combine_fn is None:
+        centre = concept_mean(z, a, "a") - concept_mean(z, b, "b") + concept_mean(z, c, "c")
+    else:
+        centre = torch.as_tensor(combine_fn(z, a, b, c)).to(z)
+        if centre.shape != z.shape[1:]:
+            raise ValueError(f"combine_fn gave shape {tuple(centre.shape)}: it must return one "
+                             f"vector of z's width, shape ({z.shape[1]},)")
     u = torch.rand(n_neighbours, len(centre), generator=generator, dtype=centre.dtype,
                    device=generator.device if generator is not None else centre.device)
     return torch.cat([centre[None], centre + (2 * u.to(centre.device) - 1) * noise])

@@ -67,6 +67,12 @@ def _check_common(num_classes, latent=None):
         check_choice("latent", latent, ("normal", "uniform"))
 
 
+def _check_init(init) -> None:
+    if not callable(init):
+        raise ValueError(f"init={init!r} is not allowed: pass a function of one module, applied as "
+                         f"model.apply(init), e.g. gankit.models.dcgan_init")
+
+
 IMAGE_SIZES = (16, 32, 64, 128, 256)
 
 
@@ -144,14 +150,16 @@ class DCGANGenerator(nn.Module):
     Each step is a stride-2 transposed convolution that doubles the side and halves the channels,
     then batch norm and ReLU; the last step outputs `channels` maps through tanh. For
     image_size=64, ngf=64: (100,1,1) -> (512,4,4) -> (256,8,8) -> (128,16,16) -> (64,32,32) -> (3,64,64).
+    `init` is applied to every module (`model.apply(init)`): DCGAN's `dcgan_init` unless given.
     """
 
     def __init__(self, latent_dim=100, image_size=64, channels=3, ngf=64, num_classes=0,
-                 latent="normal"):
+                 latent="normal", init=dcgan_init):
         super().__init__()
         check_image_size(image_size)
         _check_positive(latent_dim=latent_dim, channels=channels, ngf=ngf)
         _check_common(num_classes, latent)
+        _check_init(init)
         self.config = dict(latent_dim=latent_dim, image_size=image_size, channels=channels, ngf=ngf,
                            num_classes=num_classes, latent=latent)
         self.latent_dim, self.num_classes, self.latent = latent_dim, num_classes, latent
@@ -165,7 +173,7 @@ class DCGANGenerator(nn.Module):
             width //= 2
         layers += [nn.ConvTranspose2d(width, channels, 4, 2, 1, bias=False), nn.Tanh()]
         self.net = nn.Sequential(*layers)                          # (channels, size, size)
-        self.apply(dcgan_init)
+        self.apply(init)            # dcgan_init unless given; not in config: saved weights replace it
 
     def forward(self, z, y=None):
         v = with_label(z, y, self.num_classes)                     # (N, latent_dim [+ classes])
@@ -177,13 +185,16 @@ class DCGANDiscriminator(nn.Module):
 
     `norm` is "batch" (DCGAN), "layer" (WGAN-GP's critic: the penalty is per sample, and batch norm
     would couple the samples of a batch) or "none". No norm on the first layer, as in DCGAN.
+    `init` as in `DCGANGenerator`.
     """
 
-    def __init__(self, image_size=64, channels=3, ndf=64, num_classes=0, norm="batch"):
+    def __init__(self, image_size=64, channels=3, ndf=64, num_classes=0, norm="batch",
+                 init=dcgan_init):
         super().__init__()
         check_image_size(image_size)
         _check_positive(channels=channels, ndf=ndf)
         _check_common(num_classes)
+        _check_init(init)
         if norm not in ("batch", "layer", "none"):
             raise ValueError(f"norm={norm!r} is not allowed: use 'batch', 'layer' or 'none'")
         self.config = dict(image_size=image_size, channels=channels, ndf=ndf,
@@ -199,7 +210,7 @@ class DCGANDiscriminator(nn.Module):
             width *= 2
         layers.append(nn.Conv2d(width, 1, 4, 1, 0, bias=False))   # (1, 1, 1): the score
         self.net = nn.Sequential(*layers)
-        self.apply(dcgan_init)
+        self.apply(init)            # dcgan_init unless given; not in config: saved weights replace it
 
     @staticmethod
     def _norm(norm: str, width: int) -> list:

@@ -169,9 +169,11 @@ def parse_indices(text: str, n: int, name: str) -> list:
     return numbers
 
 
-def plot_arithmetic(G, z, a, b, c, noise=0.25, n_neighbours=8, seed=0, message=""):
+def plot_arithmetic(G, z, a, b, c, noise=0.25, n_neighbours=8, seed=0, message="",
+                    combine_fn=None):
     """The numbered sample grid (left), G(mean z) of each concept, and A - B + C in the centre of
-    its noisy neighbours (right), as in DCGAN's Fig. 7. With `message`, the grid and the message."""
+    its noisy neighbours (right), as in DCGAN's Fig. 7. With `message`, the grid and the message.
+    `combine_fn(z, a, b, c)` replaces gankit's A - B + C (notebook 04's exercise)."""
     fig = subplots(figsize=(10, 5))[0]
     fig.clear()
     grid = fig.add_gridspec(2, 4, width_ratios=[2.6, 1, 1, 1], height_ratios=[1, 1.7])
@@ -179,7 +181,8 @@ def plot_arithmetic(G, z, a, b, c, noise=0.25, n_neighbours=8, seed=0, message="
     if message:
         fig.suptitle(message, color="tab:red", fontsize=10)
         return fig
-    result = vector_arithmetic(z, a, b, c, n_neighbours, noise, torch.Generator().manual_seed(seed))
+    result = vector_arithmetic(z, a, b, c, n_neighbours, noise, torch.Generator().manual_seed(seed),
+                               combine_fn)
     means = torch.stack([z[a].mean(0), z[b].mean(0), z[c].mean(0)])
     on_shell = getattr(G, "latent", "normal") == "normal"
     if on_shell:       # a mean of k z ~ N(0, I) has |z| ~ sqrt(d/k); G was trained near sqrt(d)
@@ -221,10 +224,12 @@ def _numbered_grid(ax, images: torch.Tensor):
 
 
 def arithmetic_widget(G, n_samples: int = 36, seed: int = 0, per_concept: int = 3,
-                      noise: float = 0.25, n_neighbours: int = 8, concepts=None) -> Panel:
+                      noise: float = 0.25, n_neighbours: int = 8, concepts=None,
+                      combine_fn=None) -> Panel:
     """DCGAN Fig. 7 on any G: a numbered grid of n_samples; the student types the numbers of the
     exemplars of concepts A, B and C and clicks "combine" to see A - B + C with its noisy
     neighbours. `concepts`: the preset (a, b, c) lists; default the first 3 × per_concept samples.
+    `combine_fn(z, a, b, c)`: the combination to use instead of gankit's (notebook 04's exercise).
     Bad numbers give a message in the widget, not an exception."""
     check_neighbours(n_neighbours, noise)                                      # errors up front
     if n_samples < 3 or per_concept < 1 or 3 * per_concept > n_samples:
@@ -245,7 +250,7 @@ def arithmetic_widget(G, n_samples: int = 36, seed: int = 0, per_concept: int = 
         except ValueError as error:
             message.value = f"<span style='color:#c00'>{error}</span>"
             return plot_arithmetic(G, z, None, None, None, message=str(error))
-        return plot_arithmetic(G, z, a, b, c, noise, n_neighbours, seed)
+        return plot_arithmetic(G, z, a, b, c, noise, n_neighbours, seed, combine_fn=combine_fn)
 
     panel = Panel([button], render, shown=[widgets.HBox(boxes), button, message])
     panel.z, panel.boxes, panel.button, panel.message = z, boxes, button, message

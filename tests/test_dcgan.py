@@ -71,6 +71,21 @@ def test_output_size_formula_matches_pytorch_and_the_dcgan_steps():
     assert dcgan.conv_transpose_output_size(16, 4, 2, 1) == 32        # each later layer doubles
 
 
+def test_predicted_sides_use_the_given_out_size_on_each_transposed_convolution():
+    G = gankit.DCGANGenerator(latent_dim=100, image_size=64, channels=3, ngf=64)
+    rows = dcgan.predicted_sides(G, torch.zeros(1, 100, 1, 1))
+    assert [name for name, _, _ in rows] == [name for name, _ in dcgan.shape_trace(G, torch.zeros(1, 100, 1, 1))]
+    predicted = [(args, side, shape[-1]) for name, shape, (args, side) in
+                 (r for r in rows if r[2] is not None)]
+    assert [args for args, _, _ in predicted] == [(1, 4, 1, 0, 0), (4, 4, 2, 1, 0), (8, 4, 2, 1, 0),
+                                                  (16, 4, 2, 1, 0), (32, 4, 2, 1, 0)]   # read from the layers
+    assert all(side == measured for _, side, measured in predicted)
+    conv_formula = dcgan.predicted_sides(G, torch.zeros(1, 100, 1, 1),
+                                         lambda n, k, s, p, op: (n + 2 * p - k) // s + 1)   # a wrong out_size
+    wrong = [(r[2][1], r[1][-1]) for r in conv_formula if r[2] is not None]
+    assert wrong[0] == (-2, 4) and all(p != m for p, m in wrong)          # shown beside the measured side
+
+
 def test_shape_trace_of_the_tutorial_generator():
     G = gankit.DCGANGenerator(latent_dim=100, image_size=64, channels=3, ngf=64)
     trace = dcgan.shape_trace(G, torch.zeros(2, 100, 1, 1))
@@ -91,6 +106,83 @@ def test_build_dcgan_follows_the_config_and_trains(monkeypatch):
     assert trainer.step == 4 and dcgan.images_per_second(trainer, 8) > 0
     with pytest.raises(ValueError, match="channels=0"):
         dcgan.build_dcgan(cfg, channels=0)
+
+
+def constant_init(module):
+    """An init no default could produce: every conv weight 0.5, every batch-norm scale 2."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.constant_(module.weight, 0.5)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.constant_(module.weight, 2.0)
+
+
+def test_a_custom_init_builds_g_and_d():
+    cfg = gankit.FacesConfig.from_params(profile="ci", image_size=16)
+    for model in dcgan.build_dcgan(cfg, channels=1, init=constant_init)[:2]:
+        convs = [m.weight for m in model.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
+        norms = [m.weight for m in model.modules() if isinstance(m, nn.BatchNorm2d)]
+        assert convs and norms
+        assert all(bool((w == 0.5).all()) for w in convs) and all(bool((w == 2).all()) for w in norms)
+    G_default = dcgan.build_dcgan(cfg, channels=1)[0]                     # init=None: DCGAN's
+    assert 0.015 < float(G_default.net[0].weight.detach().std()) < 0.025
+
+
+@pytest.mark.parametrize("cls", [gankit.DCGANGenerator, gankit.DCGANDiscriminator])
+def test_a_non_callable_init_is_refused_in_one_line(cls):
+    with pytest.raises(ValueError, match=r"^init='normal' is not allowed: pass a function of one module"):
+        cls(image_size=16, init="normal")
+    with pytest.raises(ValueError, match="init=0.02"):
+        dcgan.build_dcgan(gankit.FacesConfig.from_params(profile="ci"), channels=1, init=0.02)
+
+
+def test_a_custom_init_does_not_change_what_load_generator_rebuilds(tmp_path):
+    G = gankit.DCGANGenerator(latent_dim=8, image_size=16, channels=1, ngf=8, init=constant_init)
+    assert G.config == gankit.DCGANGenerator(latent_dim=8, image_size=16, channels=1, ngf=8).config
+    gankit.save_generator(G, tmp_path / "g.pt")
+    back = gankit.load_generator(tmp_path / "g.pt")
+    assert all(torch.equal(a, b) for a, b in zip(G.state_dict().values(), back.state_dict().values()))
+    assert float(back.net[0].weight.detach()[0, 0, 0, 0]) == 0.5         # the saved weights, not a new init
+
+
+def notebook_solution(name):
+    """The worked answer `name` of notebook 04, defined from its exercise cell (without `answer`)."""
+    import nbformat
+    from pathlib import Path
+    nb = nbformat.read(Path(__file__).parents[1] / "notebooks" / "04_dcgan_faces.ipynb", 4)
+    source = next(c.source for c in nb.cells if f"def {name}(" in c.source and f"{name} = answer(" in c.source)
+    namespace = {"nn": nn}
+    exec(source.split(f"{name} = answer(")[0], namespace)
+    return namespace[name]
+
+
+def test_the_worked_init_draws_what_dcgan_init_draws():
+    """The stored run is the same with the worked my_init as with dcgan_init: same modules, same
+    draws in the same order, so the same weights from the same seed."""
+    my_init = notebook_solution("my_init")
+    for build in (lambda init: gankit.DCGANGenerator(latent_dim=16, image_size=32, channels=1, ngf=8, init=init),
+                  lambda init: gankit.DCGANDiscriminator(image_size=32, channels=1, ndf=8, init=init)):
+        torch.manual_seed(7)
+        mine = build(my_init)
+        after_mine = torch.rand(1)
+        torch.manual_seed(7)
+        reference = build(dcgan_init)
+        assert torch.equal(torch.rand(1), after_mine)                    # the RNG was left alike
+        assert all(torch.equal(a, b) for a, b in zip(mine.state_dict().values(),
+                                                     reference.state_dict().values()))
+
+
+def test_train_faces_builds_with_the_given_init():
+    cfg = gankit.FacesConfig.from_params(profile="ci", image_size=16, epochs=1, batch_size=8)
+    data = InMemoryData(torch.randint(0, 256, (20, 1, 16, 16), dtype=torch.uint8))
+    train, held = dcgan.hold_out(data, fraction=0.2)
+    seen = []
+
+    def recording_init(module):
+        seen.append(type(module).__name__)
+        dcgan_init(module)
+    trainer, _ = dcgan.train_faces(cfg, train, held, channels=1, progress=False, init=recording_init)
+    assert trainer.step == 2
+    assert seen.count("ConvTranspose2d") == 3 and seen.count("Conv2d") == 3       # G's and D's layers
 
 
 def test_build_dcgan_turns_on_cudnn_benchmark_only_on_cuda(monkeypatch):
@@ -257,6 +349,34 @@ def test_check_figure7():
         "✗ Figure-7 arithmetic: it uses one exemplar per concept")
     assert "gives shape (1, 5) where (5,) was expected" in check_figure7(
         lambda z, a, b, c: (z[a] - z[b] + z[c]).mean(0)[None]).message
+
+
+def test_the_arithmetic_widget_centres_on_the_given_combine_fn(monkeypatch):
+    """Notebook 04 hands the student's combine to the widget: G draws its result in the centre."""
+    import gankit.widgets as gw
+    G = gankit.DCGANGenerator(latent_dim=8, image_size=16, channels=1, ngf=8)
+    drawn = []
+
+    def recording_generate(G, z, *args):
+        drawn.append(z.clone())
+        return gankit.models.generate(G, z, *args)
+    monkeypatch.setattr(gw, "generate", recording_generate)
+    calls = []
+
+    def far_away(z, a, b, c):
+        calls.append((a, b, c))
+        return torch.full((z.shape[1],), 3.0)
+    default = gw.arithmetic_widget(G, n_samples=9, noise=0.1, n_neighbours=8)
+    centre_default = drawn[-1][3]                                         # rows: A, B, C, then the centre
+    mine = gw.arithmetic_widget(G, n_samples=9, noise=0.1, n_neighbours=8, combine_fn=far_away)
+    assert calls == [([0, 1, 2], [3, 4, 5], [6, 7, 8])]
+    assert torch.equal(drawn[-1][3], torch.full((8,), 3.0)) and not torch.equal(centre_default, drawn[-1][3])
+    assert (drawn[-1][4:] - 3.0).abs().max() <= 0.1                      # the neighbours are around it
+    assert mine.png != default.png
+    same = gw.arithmetic_widget(G, n_samples=9, noise=0.1, n_neighbours=8, combine_fn=dcgan.reference_combine)
+    assert same.png == default.png                                        # a correct answer: the same picture
+    with pytest.raises(ValueError, match=r"combine_fn gave shape \(1, 8\)"):
+        gankit.latent.vector_arithmetic(default.z, [0], [1], [2], combine_fn=lambda z, a, b, c: z[a])
 
 
 def test_hold_out_splits_disjointly_and_keeps_attributes():

@@ -8,8 +8,10 @@ distance of FID); Goodfellow et al. 2014, Fig. 2 (nearest training neighbours).
 
 - `conv_transpose2d_by_hand`: each input pixel stamps a copy of the kernel, scaled by the pixel,
   onto the output, `stride` pixels apart; overlaps add; `padding` crops the border.
-- `conv_transpose_output_size`, `shape_trace`: (size − 1)·stride − 2·padding + kernel, layer by layer.
-- `build_dcgan(cfg, channels)`: G, D and the `GANTrainer` arguments of the DCGAN recipe.
+- `conv_transpose_output_size`, `shape_trace`, `predicted_sides`: (size − 1)·stride − 2·padding +
+  kernel, layer by layer, predicted beside measured.
+- `build_dcgan(cfg, channels, init)`: G, D (initialised by `init`, DCGAN's by default) and the
+  `GANTrainer` arguments of the DCGAN recipe.
 - `RandomFeatures`, `face_quality`: the Fréchet distance in the features of a fixed, *untrained*
   random network, with a real-vs-real baseline and a real-vs-noise ceiling; and the memorisation
   ratio of nearest-neighbour distances in pixel space.
@@ -33,7 +35,7 @@ from gankit import models
 from gankit.data import to_unit_range
 from gankit.exercises import check
 from gankit.metrics import frechet_distance, nearest_neighbours
-from gankit.models import DCGANDiscriminator, DCGANGenerator, sample_latent
+from gankit.models import DCGANDiscriminator, DCGANGenerator, dcgan_init, sample_latent
 from gankit.plots import running_mean, show_images, subplots
 from gankit.validate import check_count, check_number
 from gankit.widgets import Panel
@@ -88,9 +90,27 @@ def shape_trace(model: nn.Module, x: torch.Tensor) -> list:
     return rows
 
 
+def predicted_sides(model: nn.Module, x: torch.Tensor, out_size=conv_transpose_output_size) -> list:
+    """`shape_trace(model, x)` with a third column: for each `nn.ConvTranspose2d`, (args, side) where
+    side = out_size(*args) is what the formula predicts from args = (side in, kernel, stride,
+    padding, output_padding), read from the layer itself; None for the other layers. `out_size` is
+    notebook 04's exercise; the measured side is the shape's last entry."""
+    trace = shape_trace(model, x)
+    rows = [(*trace[0], None)]
+    for layer, (_, before), (name, after) in zip(model.net, trace, trace[1:]):
+        predicted = None
+        if isinstance(layer, nn.ConvTranspose2d):            # square kernels: one number per setting
+            args = (before[-1], layer.kernel_size[-1], layer.stride[-1], layer.padding[-1],
+                    layer.output_padding[-1])
+            predicted = (args, out_size(*args))
+        rows.append((name, after, predicted))
+    return rows
+
+
 # ------------------------------------------------------------------ the model pair
-def build_dcgan(cfg, channels: int) -> tuple:
-    """(G, D, trainer_kwargs) for a `FacesConfig`: DCGAN's pair and its recipe.
+def build_dcgan(cfg, channels: int, init=None) -> tuple:
+    """(G, D, trainer_kwargs) for a `FacesConfig`: DCGAN's pair and its recipe. `init` (applied
+    as model.apply(init), notebook 04's exercise) replaces `gankit.models.dcgan_init`.
 
     The recipe (Radford et al. 2016, Sec. 4): Adam with lr 2e-4 (cfg.lr) and beta1 = 0.5 (cfg.beta1), the
     non-saturating generator loss of the PyTorch tutorial. On CUDA, mixed precision (the trainer's
@@ -98,9 +118,10 @@ def build_dcgan(cfg, channels: int) -> tuple:
     and keeps the fastest: worth it because every batch has the same shape.
     """
     check_count("channels", channels)
+    init = dcgan_init if init is None else init
     G = DCGANGenerator(latent_dim=cfg.latent_dim, image_size=cfg.image_size, channels=channels,
-                       ngf=cfg.ngf)
-    D = DCGANDiscriminator(image_size=cfg.image_size, channels=channels, ndf=cfg.ndf)
+                       ngf=cfg.ngf, init=init)
+    D = DCGANDiscriminator(image_size=cfg.image_size, channels=channels, ndf=cfg.ndf, init=init)
     if cfg.device == "cuda":
         torch.backends.cudnn.benchmark = True
     kwargs = dict(loss="non-saturating", lr=cfg.lr, betas=(cfg.beta1, 0.999), seed=cfg.seed,
@@ -109,12 +130,13 @@ def build_dcgan(cfg, channels: int) -> tuple:
 
 
 def train_faces(cfg, train, held_out: torch.Tensor, channels: int, augment=None,
-                progress: bool = True) -> tuple:
+                progress: bool = True, init=None) -> tuple:
     """(trainer, tracker): DCGAN trained on `train` for cfg's budget, with `augment` (e.g.
-    `gankit.augment.DiffAugment()`) on every image D sees; the `MemorisationTracker` records D
-    on training vs held-out faces at every log (about 300 logs and 24 snapshots a run)."""
+    `gankit.augment.DiffAugment()`) on every image D sees and G, D initialised by `init` (see
+    `build_dcgan`); the `MemorisationTracker` records D on training vs held-out faces at every
+    log (about 300 logs and 24 snapshots a run)."""
     from gankit.train import GANTrainer
-    G, D, kwargs = build_dcgan(cfg, channels)
+    G, D, kwargs = build_dcgan(cfg, channels, init)
     planned = cfg.epochs * train.batches_per_epoch(cfg.batch_size)
     tracker = MemorisationTracker(train.x, held_out)
     trainer = GANTrainer(G, D, **kwargs, augment=augment, log_every=max(1, planned // 300),
