@@ -1,9 +1,11 @@
 """gankit.lessons.conditional_gan: the conditional GAN of notebook 05 (shapes, labels honoured, EMA, saving)."""
+import matplotlib.pyplot as plt
 import pytest
 import torch
 
 import gankit
 from gankit.lessons.conditional_gan import (ProjectionDiscriminator, build_conditional_gan,
+                                reference_projection_score,
                                 digit_grid, evaluate_labels,
                                 parse_digits, render_number)
 from gankit.data import InMemoryData
@@ -213,3 +215,81 @@ def test_label_input_chooses_how_d_sees_y():
                       ProjectionDiscriminator)
     with pytest.raises(ValueError, match="label_input='onehot'"):
         gankit.ConditionalMnistConfig.from_params(profile="ci", label_input="onehot")
+
+
+def test_projection_d_scores_with_its_score_fn():
+    """Notebook 05 builds D with the student's projection_score: D's output is what that function
+    computes from φ(x) and D's own weights, gradients reach those weights through it, and
+    build_conditional_gan passes it on (the one-hot D has no projection to hand it to)."""
+    seen = []
+
+    def doubled(phi, w, b, embed, y):
+        seen.append((phi.shape, w.shape, b.shape, embed.shape, y.tolist()))
+        return 2 * (phi @ w + b) - (embed[y] * phi).sum(1)
+    D = ProjectionDiscriminator(data_shape=(1, 4, 4), hidden=(8, 6), num_classes=3, score_fn=doubled)
+    x, y = torch.randn(5, 1, 4, 4), torch.tensor([0, 2, 1, 1, 0])
+    out = D(x, y)
+    assert seen == [((5, 6), (6,), (), (3, 6), [0, 2, 1, 1, 0])]
+    phi = D.phi(x.flatten(1))
+    want = 2 * (phi @ D.score.weight[0] + D.score.bias[0]) - (D.embed.weight[y] * phi).sum(1)
+    assert torch.allclose(out, want)
+    out.sum().backward()
+    assert D.embed.weight.grad is not None and D.score.weight.grad.abs().sum() > 0
+    cfg = gankit.ConditionalMnistConfig.from_params(profile="ci", hidden_D=(16,))
+    assert build_conditional_gan(cfg, score_fn=doubled)[1].score_fn is doubled
+    assert build_conditional_gan(cfg)[1].score_fn is reference_projection_score
+
+
+def test_default_score_equals_the_linear_and_embedding_forward():
+    """reference_projection_score on D's weights is the old forward, score(φ) + (embed(y)·φ).sum(1)."""
+    torch.manual_seed(3)
+    D = ProjectionDiscriminator(hidden=(64, 32))
+    with torch.no_grad():                                   # random weights, not only the initial ones
+        for p in D.parameters():
+            p.normal_(0, 0.3)
+    x, y = torch.rand(16, 1, 28, 28) * 2 - 1, torch.randint(0, 10, (16,))
+    phi = D.phi(x.flatten(1))
+    old = D.score(phi).squeeze(1) + (D.embed(y) * phi).sum(1)
+    assert torch.allclose(D(x, y), old, rtol=1e-6, atol=1e-6 * old.abs().max().item())
+
+
+@pytest.mark.parametrize("bad", [None, 3, "projection"])
+def test_a_score_fn_that_is_not_a_function_is_refused(bad):
+    with pytest.raises(ValueError, match=r"^score_fn=.* is not callable: pass a function") as error:
+        ProjectionDiscriminator(score_fn=bad)
+    assert "\n" not in str(error.value)
+
+
+def test_label_channels_figure_shows_what_a_conditional_dcgan_reads():
+    """Notebook 05 draws torch.cat([x, label_maps(y, 10, 28, 28)], 1): one row per digit, the image
+    then 10 maps, the map of each row's label framed."""
+    from gankit.lessons.conditional_gan import plot_label_channels, reference_label_maps
+    y = torch.tensor([3, 7])
+    d_input = torch.cat([torch.rand(2, 1, 28, 28) * 2 - 1, reference_label_maps(y, 10, 28, 28)], 1)
+    fig = plot_label_channels(d_input, y)
+    grid = [ax for ax in fig.axes if ax.images]                # the colorbar's axes hold no image
+    assert len(grid) == 22 and grid[0].get_title() == "x" and grid[4].get_title() == "map 3"
+    assert [ax.get_ylabel() for ax in (grid[0], grid[11])] == ["y = 3", "y = 7"]
+    framed = [i for i, ax in enumerate(grid) if ax.spines["top"].get_linewidth() > 2]
+    assert framed == [1 + 3, 11 + 1 + 7]
+    assert (grid[4].images[0].get_array() == 1).all() and (grid[5].images[0].get_array() == 0).all()
+    assert (grid[0].images[0].get_array() == d_input[0, 0].numpy()).all()
+    plt.close(fig)
+
+
+def test_notebook_05_uses_both_answers_below_their_exercises():
+    """Issue 14: the checked label_maps draws the label-channel figure and the checked
+    projection_score is D's score, each in a code cell after its exercise (and D is built once)."""
+    from pathlib import Path
+
+    import nbformat
+    path = Path(__file__).resolve().parents[1] / "notebooks" / "05_conditional_gan.ipynb"
+    code = [c.source for c in nbformat.read(path, 4).cells if c.cell_type == "code"]
+
+    def first(text):
+        return next(i for i, source in enumerate(code) if text in source)
+    built = [i for i, source in enumerate(code) if "build_conditional_gan(" in source]
+    assert built == [first("build_conditional_gan(cfg, score_fn=projection_score)")]
+    assert first("projection_score = answer(") < built[0] < first("gankit.GANTrainer(G, D")
+    assert first("label_maps = answer(") < first("label_maps(y, 10, 28, 28)") \
+        == first("plot_label_channels(") < built[0]

@@ -15,8 +15,9 @@ The recipe (measured on the 5,000 offline digits, see notebook 05's table):
   kept by `gankit.callbacks.GeneratorEMA` (as in notebook 03): it averages out the last steps' oscillation
   and lifts class accuracy, by more early in training than late (notebook 05 prints both).
 
-Widgets: `digit_picker`, `number_writer`. Exercise checkers: `check_label_maps`,
-`check_projection_score`.
+Widgets: `digit_picker`, `number_writer`. Exercise checkers: `check_label_maps` (the answer draws
+`plot_label_channels`), `check_projection_score` (the answer is D's score: `build_conditional_gan(cfg,
+score_fn=...)`).
 """
 from __future__ import annotations
 
@@ -39,43 +40,59 @@ from gankit.widgets import Panel
 NUM_CLASSES = 10
 
 
+def reference_projection_score(phi, w, b, embed, y):
+    """The projection score, D(x, y) = φ(x)·w + b + embed[y]·φ(x): phi (N, K), w (K,), b a number,
+    embed (num_classes, K), y (N,) -> (N,). gankit's answer to notebook 05's exercise 2, and what
+    `ProjectionDiscriminator` computes unless it is given another `score_fn`."""
+    return phi @ w + b + (embed[y] * phi).sum(1)
+
+
 class ProjectionDiscriminator(nn.Module):
     """D(x, y) = w·φ(x) + b + embed(y)·φ(x) (Miyato & Koyama 2018), φ an MLP with LeakyReLU.
 
     The inner product rewards an image whose features match its label's embedding, so D must check
     the label against the image, not only the image: that is the conditional part of D's job.
     Returns one raw score (a logit) per sample, shape (N,), like every gankit discriminator.
+    `score_fn(phi, w, b, embed, y)` computes the score from D's weights (notebook 05 passes the
+    student's `projection_score`); the default is gankit's `reference_projection_score`.
     """
 
-    def __init__(self, data_shape=(1, 28, 28), hidden=(512, 256), num_classes=NUM_CLASSES):
+    def __init__(self, data_shape=(1, 28, 28), hidden=(512, 256), num_classes=NUM_CLASSES,
+                 score_fn=reference_projection_score):
         super().__init__()
         for i, width in enumerate(hidden):
             check_count(f"hidden[{i}]", width)
         check_count("num_classes", num_classes)
-        self.num_classes = num_classes
+        if not callable(score_fn):
+            raise ValueError(f"score_fn={score_fn!r} is not callable: pass a function "
+                             "(phi, w, b, embed, y) -> scores, e.g. reference_projection_score")
+        self.num_classes, self.score_fn = num_classes, score_fn
         sizes = [math.prod(data_shape), *hidden]
         layers = []
         for n_in, n_out in zip(sizes[:-1], sizes[1:]):
             layers += [nn.Linear(n_in, n_out), nn.LeakyReLU(0.2)]
         self.phi = nn.Sequential(*layers)                           # (N, hidden[-1])
-        self.score = nn.Linear(sizes[-1], 1)                        # w·φ(x) + b
-        self.embed = nn.Embedding(num_classes, sizes[-1])           # one vector per class
+        self.score = nn.Linear(sizes[-1], 1)                        # holds w and b
+        self.embed = nn.Embedding(num_classes, sizes[-1])           # holds one vector e_y per class
         # small embeddings: at the start the label term is about as large as w·φ(x)
         nn.init.normal_(self.embed.weight, 0.0, 1.0 / math.sqrt(sizes[-1]))
 
     def forward(self, x, y):
-        phi = self.phi(x.flatten(1))                                # (N, hidden[-1])
-        return self.score(phi).squeeze(1) + (self.embed(y) * phi).sum(1)   # (N,)
+        phi = self.phi(x.flatten(1))                                # (N, K), K = hidden[-1]
+        # w (K,), b (), embed (num_classes, K): the score's formula lives in score_fn alone
+        return self.score_fn(phi, self.score.weight[0], self.score.bias[0], self.embed.weight, y)  # (N,)
 
 
-def build_conditional_gan(cfg) -> tuple:
-    """(G, D) for a `ConditionalMnistConfig`: G(z, y) an MLPGenerator; D(x, y) a projection D, or
-    with cfg.label_input = "one-hot" the MLP D with y's one-hot code appended to the pixels."""
+def build_conditional_gan(cfg, score_fn=None) -> tuple:
+    """(G, D) for a `ConditionalMnistConfig`: G(z, y) an MLPGenerator; D(x, y) a projection D whose
+    score is `score_fn` (None: `reference_projection_score`), or with cfg.label_input = "one-hot"
+    the MLP D with y's one-hot code appended to the pixels (it has no projection: score_fn unused)."""
     G = MLPGenerator(latent_dim=cfg.latent_dim, data_shape=(1, 28, 28), hidden=cfg.hidden_G,
                      num_classes=NUM_CLASSES)
     if cfg.label_input == "one-hot":
         return G, MLPDiscriminator(hidden=cfg.hidden_D, num_classes=NUM_CLASSES)
-    return G, ProjectionDiscriminator(hidden=cfg.hidden_D)
+    return G, ProjectionDiscriminator(hidden=cfg.hidden_D,
+                                      score_fn=reference_projection_score if score_fn is None else score_fn)
 
 
 # --------------------------------------------------------------------------- sampling and pictures
@@ -101,6 +118,35 @@ def plot_digit_grid(images: torch.Tensor, n_styles: int = 10, title: str = "", s
     ax.set_ylabel("row: the label y given to G")
     ax.set_title(title or "G(z, y): rows = digits, columns = fixed z")
     fig.tight_layout()
+    return fig
+
+
+def plot_label_channels(d_input: torch.Tensor, y, title: str = ""):
+    """What a conditional DCGAN's D reads (Reed et al. 2016, Sec. 3.1): one row per image, its
+    image channel beside its label maps, d_input = torch.cat([x, label_maps(y, 10, H, W)], 1) of
+    shape (N, 1 + 10, H, W), x in [-1, 1]. All channels share one grey scale (-1 black, 0 grey,
+    1 white); the map of each row's label y is framed in green."""
+    n, channels = d_input.shape[:2]
+    y = torch.as_tensor(y).tolist()
+    fig, axes = plt.subplots(n, channels, figsize=(0.62 * channels + 1.4, 0.68 * n + 0.9), dpi=80,
+                             squeeze=False, layout="constrained")
+    for i in range(n):
+        for c in range(channels):
+            ax = axes[i, c]
+            shown = ax.imshow(d_input[i, c].detach().cpu().numpy(), cmap="gray", vmin=-1, vmax=1)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if i == 0:
+                ax.set_title("x" if c == 0 else f"map {c - 1}", fontsize=8)
+            if c == 0:
+                ax.set_ylabel(f"y = {y[i]}", fontsize=9)
+            if c == y[i] + 1:                                   # the map that says "this is digit y"
+                for side in ax.spines.values():
+                    side.set(color="tab:green", linewidth=2.5)
+    fig.supxlabel("channel of D's input: the image x, then one label map per class 0-9", fontsize=9)
+    fig.supylabel("real digits", fontsize=9)
+    fig.suptitle(title or f"a conditional DCGAN's D reads {tuple(d_input.shape)}", fontsize=10)
+    fig.colorbar(shown, ax=axes, shrink=0.9, aspect=12, label="value D reads")
     return fig
 
 
@@ -198,15 +244,11 @@ def reference_label_maps(y, num_classes, height, width):
     return label_maps(torch.zeros(len(y), 0, height, width), y, num_classes)
 
 
-def reference_projection_score(phi, w, b, embed, y):
-    """gankit's answer to exercise 2: φ(x)·w + b + embed[y]·φ(x)."""
-    return phi @ w + b + (embed[y] * phi).sum(1)
-
-
 def check_label_maps(student):
     """05: label_maps(y, num_classes, height, width) -> (N, num_classes, H, W), exactly: map y[i]
     of image i is all ones, every other map all zeros (the one-hot code of y spread over the
-    image, which a convolutional D reads beside the pixels: the seed chapter's conditional DCGAN)."""
+    image, which a convolutional D reads beside the pixels: the conditional DCGAN of Reed et al.
+    2016, Sec. 3.1, run in `benchmarks/cgan_speed.py`)."""
     inputs = [(torch.tensor([0, 3, 9]), 10, 4, 4), (torch.tensor([2]), 3, 2, 5),
               (torch.tensor([1, 1, 0, 4]), 5, 28, 28)]
     return check(student, reference_label_maps, inputs, "label maps", atol=0, rtol=0,
