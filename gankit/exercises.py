@@ -27,6 +27,9 @@ import torch
 BEGIN_SOLUTION, END_SOLUTION = "### BEGIN SOLUTION", "### END SOLUTION"
 USE_YOURS = " — the cells below use your function"
 USE_REFERENCE = " — the cells below use gankit's reference"
+# The last verdict of each exercise, by the student's function name: `answer` rebinds that name
+# (to gankit's reference when the answer is wrong), so a grader reads the verdict here instead.
+VERDICTS: dict = {}
 
 
 class Verdict:
@@ -160,6 +163,7 @@ def answer(student, checker, reference):
         except Exception as error:          # a student's odd output must not crash the notebook
             verdict = wrong(getattr(checker, "__name__", "checker"),
                             f"the checker could not run on it ({type(error).__name__}: {error})")
+    VERDICTS[getattr(student, "__name__", repr(student))] = verdict
     if verdict:
         print(verdict.message + USE_YOURS)
         return student
@@ -167,3 +171,14 @@ def answer(student, checker, reference):
         raise AssertionError(f"the worked answer fails its checker: {verdict.message}")
     print(verdict.message + USE_REFERENCE)
     return reference
+
+
+def passed(name: str) -> bool:
+    """Whether the exercise whose function is called `name` was answered correctly, as `answer`
+    last judged it: what an nbgrader autograder test cell asserts (README, "For instructors").
+    A name `answer` never saw is refused in one line."""
+    if name not in VERDICTS:
+        known = ", ".join(sorted(VERDICTS)) or "none yet"
+        raise ValueError(f"name={name!r}: no exercise of that name has been answered in this kernel "
+                         f"(answered: {known}); run the exercise's cell first")
+    return bool(VERDICTS[name])

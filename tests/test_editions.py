@@ -11,7 +11,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from gankit.cli.edition import STUB, generate, main, strip_solutions, student_notebook
+from gankit.cli.edition import STUB, generate, main, nbgrader_metadata, strip_solutions, student_notebook
 from gankit.exercises import BEGIN_SOLUTION, END_SOLUTION
 
 NOTEBOOKS = Path(__file__).resolve().parent.parent / "notebooks"
@@ -94,6 +94,22 @@ def test_no_solution_survives_in_the_student_edition(worked):
     for cell in exercises:
         for line in solution_lines(cell.source):
             assert line not in student_code, f"{worked.name}: the solution line {line!r} survives"
+
+
+@pytest.mark.parametrize("worked", WORKED, ids=[p.stem for p in WORKED])
+def test_every_exercise_cell_is_an_nbgrader_solution_cell(worked):
+    """nbgrader's generate_assignment stops at a solution region outside a cell marked as a
+    solution ("Solution region detected in a non-solution cell"): each exercise cell carries the
+    metadata, with an id that is unique in the notebook."""
+    nb = nbformat.read(worked, as_version=4)
+    exercises = [c for c in nb.cells if BEGIN_SOLUTION in c.source]
+    for cell in exercises:
+        assert cell.metadata.get("nbgrader") == nbgrader_metadata(cell.source, worked.name), (
+            f"{worked.name}: set this cell's metadata['nbgrader'] to "
+            f"gankit.cli.edition.nbgrader_metadata(cell.source, {worked.name!r})")
+    ids = [c.metadata["nbgrader"]["grade_id"] for c in exercises]
+    assert len(set(ids)) == len(ids)
+    assert not [c for c in nb.cells if c.metadata.get("nbgrader") and BEGIN_SOLUTION not in c.source]
 
 
 def test_the_command_writes_checks_and_refuses(tmp_path, capsys):

@@ -3,7 +3,7 @@ import numpy as np
 import pytest
 import torch
 
-from gankit.exercises import answer, check, compare
+from gankit.exercises import answer, check, compare, passed
 
 
 def reference(u):
@@ -81,6 +81,22 @@ def test_answer_falls_back_to_the_reference_for_a_stub_and_a_wrong_answer(capsys
     assert out.startswith("✗ F⁻¹: on input") and out.endswith(
         "Hint: F(x) = 1 − e^(−x) — the cells below use gankit's reference\n")
     assert out.count("\n") == 1
+
+
+def test_passed_reports_the_student_s_verdict_after_the_name_is_rebound(capsys):
+    """An nbgrader test cell cannot re-check `icdf` after `answer` (it may now be the reference):
+    `passed` reads the verdict `answer` recorded under the student's function name."""
+    def icdf(u):
+        raise NotImplementedError("your code here")
+    icdf = answer(icdf, checker, reference)
+    assert icdf is reference and passed("icdf") is False         # the reference would pass a re-check
+
+    def icdf(u):                                                  # noqa: F811  (the student's next try)
+        return -np.log(1 - u)
+    answer(icdf, checker, reference)
+    assert passed("icdf") is True
+    with pytest.raises(ValueError, match="name='d_star': no exercise of that name has been answered"):
+        passed("d_star")
 
 
 def worked_but_wrong(u):

@@ -24,6 +24,18 @@ STUB = 'raise NotImplementedError("your code here")'
 LINK = re.compile(r"notebooks(/|%2F)(0\d_\w+\.ipynb)")
 
 
+def nbgrader_metadata(source: str, notebook: str) -> dict:
+    """The metadata nbgrader's `generate_assignment` needs on an exercise cell (it refuses a
+    solution region in any other cell): an "Autograded answer" cell in its Create Assignment
+    toolbar, graded by a separate test cell, its id the notebook's number and the function's name
+    ("02-d_star"). The worked notebooks carry it; tests/test_editions.py checks that they do."""
+    match = re.search(r"^def (\w+)\(", source, re.MULTILINE)
+    if match is None:
+        raise ValueError(f"{notebook}: an exercise cell must define the student's function")
+    return {"grade": False, "grade_id": f"{notebook[:2]}-{match.group(1)}", "locked": False,
+            "schema_version": 3, "solution": True, "task": False}
+
+
 def strip_solutions(source: str, where: str) -> str:
     """Replace each solution region (markers included) by the stub, at the BEGIN marker's indent."""
     out, indent = [], None
