@@ -225,7 +225,7 @@ class MnistConfig(RunConfig):
                              "e.g. 0.99 (0 = no average)")
         check_count("log_every", self.log_every)
 
-    def for_data(self, data):
+    def for_data(self, data, verbose: bool = True):
         """This config for the digits actually loaded. The gpu profile's epochs are passes over
         full MNIST's 60,000 digits; on the 5,000 offline digits the same epochs are 12 times fewer
         G steps (03 on an H200, offline: 1,170 steps, Fréchet distance 388 against the check's
@@ -234,8 +234,9 @@ class MnistConfig(RunConfig):
         cpu_epochs = self.profiles()["cpu"].epochs
         if self.profile != "gpu" or "epochs" in self.given or len(data) >= 60_000 or self.epochs >= cpu_epochs:
             return self
-        print(f"gpu profile on {len(data):,} digits (not full MNIST's 60,000): epochs {self.epochs} -> "
-              f"{cpu_epochs}, the cpu profile's, so the run has the G steps its checks need")
+        if verbose:
+            print(f"gpu profile on {len(data):,} digits (not full MNIST's 60,000): epochs {self.epochs} -> "
+                  f"{cpu_epochs}, the cpu profile's, so the run has the G steps its checks need")
         return replace(self, epochs=cpu_epochs)
 
     @classmethod

@@ -132,6 +132,8 @@ def main(argv=None) -> int:
     with distributed.process_group() as (rank, world), LaterSignalsWait() as signals:
         try:
             data, G, D, kwargs = build(args, cfg, verbose=rank == 0)
+            if args.model != "dcgan":           # the gpu profile's epochs on the offline digits
+                cfg = cfg.for_data(data, verbose=rank == 0)
             data.check_batch_size(cfg.batch_size, world, name="--batch-size")
         except (ValueError, RuntimeError, OSError) as error:   # e.g. --data-source full offline
             return _bad_argument(str(error))
