@@ -132,7 +132,10 @@ def test_a_cell_timeout_names_the_notebook_and_cell_without_a_kernel_traceback(t
     assert json.loads((out / "index.json").read_text())["runs"][0]["status"] == "failed"
 
 
-def test_ctrl_c_marks_the_notebook_interrupted_stops_its_kernel_and_leaves_no_stale_index(tmp_path):
+@pytest.mark.parametrize("signum", ["SIGINT", "SIGTERM"])
+def test_ctrl_c_marks_the_notebook_interrupted_stops_its_kernel_and_leaves_no_stale_index(tmp_path, signum):
+    """Ctrl-C, and SIGTERM (what `timeout`, Slurm and a cancelled CI job send; before, it left
+    "running" in the index and a hidden partial copy)."""
     import os, signal, subprocess, sys, time
     import psutil
     slow = make_notebook(tmp_path / "01_slow.ipynb", SLOW)
@@ -148,7 +151,7 @@ def test_ctrl_c_marks_the_notebook_interrupted_stops_its_kernel_and_leaves_no_st
     assert [r["status"] for r in runs] == ["running", "pending"]
     time.sleep(4)                                               # the kernel sleeps in cell 3
     kernels = psutil.Process(process.pid).children(recursive=True)
-    process.send_signal(signal.SIGINT)
+    process.send_signal(getattr(signal, signum))
     _, err = process.communicate(timeout=60)
     assert process.returncode == 130 and "01_slow.ipynb interrupted" in err
     runs = json.loads((out / "index.json").read_text())["runs"]

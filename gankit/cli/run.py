@@ -12,6 +12,7 @@ import contextlib
 import json
 import math
 import os
+import signal
 import sys
 import threading
 import time
@@ -38,7 +39,8 @@ output:
   DIR/logs/NAME.stderr.txt  the kernel's own messages (not the notebook's outputs)
 
 --out must be a folder you can write to, outside the course's notebooks/ folder. Ctrl-C stops
-the running notebook's kernel, marks it "interrupted" in the index and exits (130).
+the running notebook's kernel, marks it "interrupted" in the index and exits (130); SIGTERM
+(timeout, Slurm, a cancelled CI job) does the same.
 
 exit status:
   0 every notebook ran; 1 a notebook failed (each failure is named, with its cell, on stderr);
@@ -196,8 +198,8 @@ def run_notebook(path: Path, out: Path, profile: str, params: dict, cell_timeout
             except papermill.PapermillExecutionError as error:
                 result.update(status="failed", error=f"cell {error.cell_index} (In [{error.exec_count}]): "
                                                      f"{error.ename}: {error.evalue}".splitlines()[0])
-            except KeyboardInterrupt:
-                result.update(status="interrupted", error=f"Ctrl-C during {_running_cell(partial)}")
+            except KeyboardInterrupt:           # Ctrl-C, or SIGTERM (see main)
+                result.update(status="interrupted", error=f"stopped during {_running_cell(partial)}")
             except Exception as error:  # a kernel that died, a timeout: still recorded, never fatal
                 reason = f"{type(error).__name__}: {error}".splitlines()[0]
                 if "timed out" in reason.lower():
@@ -322,7 +324,23 @@ def _positive_seconds(text: str) -> float:
     return seconds
 
 
+def _terminated(signum, frame):
+    raise KeyboardInterrupt               # SIGTERM (timeout, Slurm, a cancelled CI job) = Ctrl-C
+
+
 def main(argv=None) -> int:
+    """Entry point of `python -m gankit run`. SIGTERM's default would end the process at once,
+    leaving "running" in the index and the executed copy hidden: here it acts as Ctrl-C."""
+    if threading.current_thread() is not threading.main_thread():
+        return _main(argv)
+    previous = signal.signal(signal.SIGTERM, _terminated)
+    try:
+        return _main(argv)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _main(argv=None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     params = {name: parse_value(value) for name, value in args.parameter}
     try:
