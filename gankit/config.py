@@ -232,7 +232,8 @@ class MnistConfig(RunConfig):
         200), so there it trains the cpu profile's epochs, which its checks were measured with.
         Epochs you set yourself are kept."""
         cpu_epochs = self.profiles()["cpu"].epochs
-        if self.profile != "gpu" or "epochs" in self.given or len(data) >= 60_000 or self.epochs >= cpu_epochs:
+        if (self.profile != "gpu" or "epochs" in self.given or len(data) >= 60_000
+                or self.epochs >= cpu_epochs):
             return self
         if verbose:
             print(f"gpu profile on {len(data):,} digits (not full MNIST's 60,000): epochs {self.epochs} -> "
