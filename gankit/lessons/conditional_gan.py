@@ -180,7 +180,8 @@ def plot_per_digit_accuracy(per_digit, target: float | None = None, title: str =
     """A bar per digit: the share of G's samples of that digit the classifier labels correctly."""
     fig, ax = plt.subplots(figsize=(6.5, 3.0), dpi=80)
     bars = ax.bar(range(NUM_CLASSES), per_digit, color="tab:green")
-    ax.bar_label(bars, [f"{a:.2f}" for a in per_digit], fontsize=8)
+    # inside the bars: above them a value near the target line was drawn through by it
+    ax.bar_label(bars, [f"{a:.2f}" for a in per_digit], label_type="center", color="white", fontsize=8)
     if target is not None:
         ax.axhline(target, color="black", linestyle=":", label=f"target {target:.2f}")
         ax.legend(loc="lower right")
